@@ -1,0 +1,193 @@
+"""RFC 9457 problem details for every error the API can answer."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, IntegrityError, OperationalError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.errors import Throttled as NinjaThrottled
+
+from core.errors import DomainError, ServiceUnavailable, Throttled
+from core.observability import request_id_var
+
+logger = logging.getLogger(__name__)
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+TITLES = {
+    400: "Bad request", 401: "Authentication required", 403: "Permission denied", 404: "Not found",
+    405: "Method not allowed", 409: "Conflict", 413: "Payload too large", 415: "Unsupported media type",
+    422: "Validation failed", 429: "Too many requests", 500: "Internal server error", 503: "Service unavailable",
+}
+
+
+class FieldError(Schema):
+    field: str
+    loc: list[str | int]
+    message: str
+    type: str
+
+
+class Problem(Schema):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def problem_response(
+    request: HttpRequest,
+    status: int,
+    detail: str,
+    *,
+    code: str,
+    title: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> HttpResponse:
+    body: dict[str, Any] = {
+        "type": f"https://errors.tutoring.example/{code}",
+        "title": title or TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.path,
+        "request_id": request_id_var.get(),
+    }
+    if errors is not None:
+        body["errors"] = errors
+    if extra:
+        body.update({k: v for k, v in extra.items() if k not in body})
+    response = HttpResponse(json.dumps(body, default=str), status=status, content_type=PROBLEM_CONTENT_TYPE)
+    for key, value in (headers or {}).items():
+        response[key] = value
+    return response
+
+
+def _field_errors(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for err in raw:
+        loc = [p for p in err.get("loc", []) if p not in ("body", "payload", "query", "path", "form", "file")] or list(err.get("loc", []))
+        # ninja nests the body under the parameter name; drop it so "field" is what the client sent.
+        if len(loc) > 1 and isinstance(loc[0], str) and loc[0] in ("data", "payload", "body", "filters", "params"):
+            loc = loc[1:]
+        out.append(
+            {
+                "field": ".".join(str(p) for p in loc) or "__all__",
+                "loc": list(err.get("loc", [])),
+                "message": err.get("msg", "invalid"),
+                "type": err.get("type", "invalid"),
+            }
+        )
+    return out
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(ValidationError)
+    def on_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        errors = _field_errors(exc.errors)
+        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        return problem_response(request, 422, summary or "The request is not valid", code="validation_error", errors=errors)
+
+    @api.exception_handler(DomainError)
+    def on_domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
+        headers: dict[str, str] = {}
+        if isinstance(exc, Throttled | ServiceUnavailable) and getattr(exc, "retry_after", None):
+            headers["Retry-After"] = str(exc.retry_after)
+        return problem_response(
+            request, exc.status, exc.detail, code=exc.code, title=exc.title, errors=exc.errors, headers=headers, extra=exc.extra
+        )
+
+    @api.exception_handler(AuthenticationError)
+    def on_authn(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        return problem_response(
+            request, 401, "A valid access token is required (Authorization: Bearer <token>)", code="not_authenticated",
+            headers={"WWW-Authenticate": 'Bearer realm="api"'},
+        )
+
+    @api.exception_handler(AuthorizationError)
+    def on_authz(request: HttpRequest, exc: AuthorizationError) -> HttpResponse:
+        return problem_response(request, 403, str(exc) or "You may not do this", code="permission_denied")
+
+    @api.exception_handler(NinjaThrottled)
+    def on_throttled(request: HttpRequest, exc: NinjaThrottled) -> HttpResponse:
+        wait = int(exc.wait or 60) + 1 if getattr(exc, "wait", None) else 60
+        return problem_response(request, 429, "Too many requests; try again later", code="throttled", headers={"Retry-After": str(wait)})
+
+    @api.exception_handler(HttpError)
+    def on_http(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        status = exc.status_code
+        detail = str(exc.message if hasattr(exc, "message") else exc)
+        code = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found", 409: "conflict",
+                413: "payload_too_large", 415: "unsupported_media_type"}.get(status, "error")
+        if status == 400 and "parse" in detail.lower():
+            detail, code = "The request body is not valid JSON", "malformed_body"
+        return problem_response(request, status, detail, code=code)
+
+    @api.exception_handler(Http404)
+    def on_404(request: HttpRequest, exc: Http404) -> HttpResponse:
+        return problem_response(request, 404, "No such object, or you may not see it", code="not_found")
+
+    @api.exception_handler(ObjectDoesNotExist)
+    def on_missing(request: HttpRequest, exc: ObjectDoesNotExist) -> HttpResponse:
+        return problem_response(request, 404, "No such object, or you may not see it", code="not_found")
+
+    @api.exception_handler(DjangoPermissionDenied)
+    def on_perm(request: HttpRequest, exc: DjangoPermissionDenied) -> HttpResponse:
+        return problem_response(request, 403, str(exc) or "You may not do this", code="permission_denied")
+
+    @api.exception_handler(DjangoValidationError)
+    def on_django_validation(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
+        errors = []
+        if hasattr(exc, "error_dict"):
+            for field, errs in exc.message_dict.items():
+                for msg in errs:
+                    errors.append({"field": field, "loc": [field], "message": msg, "type": "invalid"})
+        else:
+            errors = [{"field": "__all__", "loc": [], "message": m, "type": "invalid"} for m in exc.messages]
+        return problem_response(request, 422, "; ".join(e["message"] for e in errors[:5]), code="validation_error", errors=errors)
+
+    @api.exception_handler(IntegrityError)
+    def on_integrity(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
+        # Constraint races that a service did not translate itself: a conflict of state, never a 500.
+        logger.info("integrity error answered as 409: %s", exc)
+        return problem_response(request, 409, "The change conflicts with the current state; reload and retry", code="conflict")
+
+    @api.exception_handler(OperationalError)
+    def on_operational(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+        sqlstate = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
+        if sqlstate in {"40P01", "40001", "55P03"}:
+            return problem_response(request, 409, "A concurrent change won; retry", code="conflict")
+        logger.exception("database unavailable")
+        return problem_response(request, 503, "The database is unavailable; retry shortly", code="service_unavailable",
+                                headers={"Retry-After": "5"})
+
+    @api.exception_handler(DatabaseError)
+    def on_database(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+        logger.exception("database error")
+        return problem_response(request, 503, "The database could not complete the request; retry shortly",
+                                code="service_unavailable", headers={"Retry-After": "5"})
+
+    @api.exception_handler(Exception)
+    def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+        logger.exception("unhandled error in API")
+        return problem_response(request, 500, "An unexpected error occurred; it has been logged", code="internal_error")
+
+
+def error_responses(*codes: int) -> dict[int, type[Problem]]:
+    """Declare an operation's documented error responses: ``response={200: Out, **error_responses(404)}``."""
+    return {code: Problem for code in codes}

@@ -1,0 +1,91 @@
+"""A Redis cache that degrades to misses when Redis is unreachable, instead of raising."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache
+
+logger = logging.getLogger(__name__)
+_last_warning = 0.0
+failures = 0
+
+
+def _note_failure(op: str, exc: Exception) -> None:
+    global _last_warning, failures
+    failures += 1
+    now = time.monotonic()
+    if now - _last_warning > 10:  # one line per 10 s, not one per request
+        _last_warning = now
+        logger.warning("cache %s failed, serving without cache: %r (failures so far: %d)", op, exc, failures)
+
+
+class ResilientRedisCache(RedisCache):
+    def get(self, key: str, default: Any = None, version: int | None = None) -> Any:
+        try:
+            return super().get(key, default, version)
+        except Exception as exc:  # noqa: BLE001 - redis.ConnectionError and friends
+            _note_failure("get", exc)
+            return default
+
+    def get_many(self, keys: Any, version: int | None = None) -> dict[str, Any]:
+        try:
+            return super().get_many(keys, version)
+        except Exception as exc:  # noqa: BLE001
+            _note_failure("get_many", exc)
+            return {}
+
+    def set(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().set(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            _note_failure("set", exc)
+
+    def add(self, *args: Any, **kwargs: Any) -> bool:
+        try:
+            return super().add(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            _note_failure("add", exc)
+            return False
+
+    def delete(self, *args: Any, **kwargs: Any) -> bool:
+        try:
+            return super().delete(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            _note_failure("delete", exc)
+            return False
+
+    def incr(self, key: str, delta: int = 1, version: int | None = None) -> int:
+        try:
+            return super().incr(key, delta, version)
+        except ValueError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            _note_failure("incr", exc)
+            raise ValueError("cache unavailable") from exc
+
+    def touch(self, *args: Any, **kwargs: Any) -> bool:
+        try:
+            return super().touch(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            _note_failure("touch", exc)
+            return False
+
+
+def versioned_key(namespace: str, *parts: Any) -> str:
+    """A cache key that includes the namespace's version; ``bump_version`` invalidates them all."""
+    from django.core.cache import cache
+
+    version = cache.get(f"v:{namespace}") or 1
+    return f"{namespace}:{version}:" + ":".join(str(p) for p in parts)
+
+
+def bump_version(namespace: str) -> None:
+    from django.core.cache import cache
+
+    try:
+        cache.incr(f"v:{namespace}")
+    except ValueError:
+        cache.set(f"v:{namespace}", 2, None)

@@ -1,0 +1,56 @@
+"""Security events into the audit log: logins, failed logins, password and role changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.signals import password_changed, password_reset, password_set
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.http import HttpRequest
+
+from core.audit import audit
+from core.models import User
+
+
+def _on_login(sender: Any, request: HttpRequest | None, user: User, **kw: Any) -> None:
+    audit("auth.login_succeeded", actor=user, target=user, request=request)
+
+
+def _on_logout(sender: Any, request: HttpRequest | None, user: User | None, **kw: Any) -> None:
+    if user is not None:
+        audit("auth.logout", actor=user, target=user, request=request)
+
+
+def _on_login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kw: Any) -> None:
+    email = str(credentials.get("email") or credentials.get("username") or "")[:254]
+    target = User.objects.filter(email__iexact=email).only("id").first() if email else None
+    audit(
+        "auth.login_failed",
+        target_type="core.user",
+        target_id=str(target.pk) if target else "",
+        request=request,
+        details={"email": email},
+    )
+
+
+def _on_password_changed(sender: Any, request: HttpRequest | None, user: User, **kw: Any) -> None:
+    audit("auth.password_changed", actor=user, target=user, request=request)
+    from core.identity.services import revoke_other_sessions
+
+    revoke_other_sessions(user, keep_session_key=getattr(getattr(request, "session", None), "session_key", None))
+
+
+def _on_password_reset(sender: Any, request: HttpRequest | None, user: User, **kw: Any) -> None:
+    audit("auth.password_reset", actor=user, target=user, request=request)
+    from core.identity.services import revoke_other_sessions
+
+    revoke_other_sessions(user, keep_session_key=None)
+
+
+def connect() -> None:
+    user_logged_in.connect(_on_login, dispatch_uid="core.audit.login")
+    user_logged_out.connect(_on_logout, dispatch_uid="core.audit.logout")
+    user_login_failed.connect(_on_login_failed, dispatch_uid="core.audit.login_failed")
+    password_changed.connect(_on_password_changed, dispatch_uid="core.audit.password_changed")
+    password_set.connect(_on_password_changed, dispatch_uid="core.audit.password_set")
+    password_reset.connect(_on_password_reset, dispatch_uid="core.audit.password_reset")

@@ -1,0 +1,25 @@
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from core.api.site import api, check_operation_ids
+
+
+class Command(BaseCommand):
+    help = "Write the OpenAPI schema of /api/v1/ to a file (or stdout with -)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("output", nargs="?", default="-")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        duplicates = check_operation_ids(api)
+        if duplicates:
+            raise CommandError(f"duplicate operationIds: {', '.join(duplicates)}")
+        text = json.dumps(api.get_openapi_schema(), indent=2, sort_keys=True, default=str)
+        if options["output"] == "-":
+            self.stdout.write(text)
+        else:
+            Path(options["output"]).write_text(text)
+            self.stdout.write(f"wrote {options['output']}")

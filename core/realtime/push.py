@@ -1,0 +1,64 @@
+"""push_to_user: deliver an event to every open socket of one user, through the channel layer."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+class PushStats:
+    """Counters a benchmark or health check can read: pushes sent and dropped (layer down or full)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.sent = 0
+        self.dropped = 0
+
+    def add(self, *, sent: int = 0, dropped: int = 0) -> None:
+        with self._lock:
+            self.sent += sent
+            self.dropped += dropped
+
+
+stats = PushStats()
+
+
+def user_group(user_id: uuid.UUID | str) -> str:
+    return f"user.{uuid.UUID(str(user_id)).hex}"
+
+
+def _send(group: str, message: dict[str, Any]) -> bool:
+    layer = get_channel_layer()
+    if layer is None:
+        return False
+    try:
+        async_to_sync(layer.group_send)(group, message)
+    except Exception as exc:  # noqa: BLE001 - Redis down or the channel full: count it, never raise
+        stats.add(dropped=1)
+        logger.warning("push to %s dropped: %r (dropped so far: %d)", group, exc, stats.dropped)
+        return False
+    stats.add(sent=1)
+    return True
+
+
+def push_to_user(user_id: uuid.UUID | str, event_type: str, payload: dict[str, Any]) -> bool:
+    """Send ``{"type": event_type, "data": payload}`` to every socket of the user, now."""
+    return _send(user_group(user_id), {"type": "push.event", "event": event_type, "data": payload})
+
+
+def push_to_user_on_commit(user_id: uuid.UUID | str, event_type: str, payload: dict[str, Any]) -> None:
+    """Push once the current transaction commits (never for a rolled-back change)."""
+    transaction.on_commit(lambda: push_to_user(user_id, event_type, payload))
+
+
+def close_user_sockets(user_id: uuid.UUID | str) -> bool:
+    """Close every socket of the user (logout everywhere, deactivation) with code 4401."""
+    return _send(user_group(user_id), {"type": "push.close"})

@@ -1,0 +1,80 @@
+"""Shared fixtures. Every module's tests may use these; module-specific fixtures live beside them."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+
+from core.events import capture_events
+from core.identity.bootstrap import ensure_user
+from core.models import Role, User
+from core.testing import ApiClient
+
+_counter = itertools.count(1)
+PASSWORD = "correct-horse-battery-9"
+
+postgres_only = pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., User]:
+    """``make_user(role="tutor", timezone="Europe/London")``: a verified user with PASSWORD."""
+
+    def factory(role: str = Role.STUDENT, *, email: str | None = None, **extra: Any) -> User:
+        n = next(_counter)
+        email = email or f"{role}{n}@example.test"
+        user, _ = ensure_user(
+            email, PASSWORD, role=role, first_name=extra.pop("first_name", role.title()),
+            last_name=extra.pop("last_name", f"N{n}"), timezone=extra.pop("timezone", "UTC"),
+        )
+        for key, value in extra.items():
+            setattr(user, key, value)
+        if extra:
+            user.save()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def student(make_user: Callable[..., User]) -> User:
+    return make_user(Role.STUDENT)
+
+
+@pytest.fixture
+def tutor(make_user: Callable[..., User]) -> User:
+    return make_user(Role.TUTOR)
+
+
+@pytest.fixture
+def admin_user(make_user: Callable[..., User]) -> User:
+    return make_user(Role.ADMIN)
+
+
+@pytest.fixture
+def client_for() -> Callable[[User | None], ApiClient]:
+    """``client_for(user).get("/me")``: an API client holding a real access token for the user."""
+    return lambda user: ApiClient(user)
+
+
+@pytest.fixture
+def anon() -> ApiClient:
+    return ApiClient()
+
+
+@pytest.fixture
+def events() -> Iterator[list[Any]]:
+    with capture_events() as captured:
+        yield captured
