@@ -62,7 +62,7 @@ class ResilientRedisCache(RedisCache):
             return super().incr(key, delta, version)
         except ValueError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             _note_failure("incr", exc)
             raise ValueError("cache unavailable") from exc
 

@@ -10,7 +10,9 @@ class DomainError(Exception):
     code: str = "bad_request"
     title: str = "Bad request"
 
-    def __init__(self, detail: str = "", *, code: str | None = None, errors: list[dict[str, Any]] | None = None, **extra: Any) -> None:
+    def __init__(
+        self, detail: str = "", *, code: str | None = None, errors: list[dict[str, Any]] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         if code:

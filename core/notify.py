@@ -71,13 +71,24 @@ def render(template: str, context: dict[str, Any]) -> Rendered:
 
 class Notifier(Protocol):
     def __call__(
-        self, user: User, category: str, template: str, context: dict[str, Any], *, key: str | None = None,
+        self,
+        user: User,
+        category: str,
+        template: str,
+        context: dict[str, Any],
+        *,
+        key: str | None = None,
         attachments: list[tuple[str, bytes, str]] | None = None,
     ) -> None: ...
 
 
 def email_notifier(
-    user: User, category: str, template: str, context: dict[str, Any], *, key: str | None = None,
+    user: User,
+    category: str,
+    template: str,
+    context: dict[str, Any],
+    *,
+    key: str | None = None,
     attachments: list[tuple[str, bytes, str]] | None = None,
 ) -> None:
     """Core's default: one plain e-mail through a task, after commit, at most once per key."""
@@ -91,15 +102,25 @@ def email_notifier(
 
         async_task(
             "core.tasks.send_email",
-            to=user.email, subject=rendered.subject, text=rendered.text, html=rendered.html,
-            key=effect_key, attachments=attachments or [], q_options={"group": f"email:{category}"},
+            to=user.email,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            key=effect_key,
+            attachments=attachments or [],
+            q_options={"group": f"email:{category}"},
         )
 
     transaction.on_commit(enqueue)
 
 
 def notify(
-    user: User, category: str, template: str, context: dict[str, Any], *, key: str | None = None,
+    user: User,
+    category: str,
+    template: str,
+    context: dict[str, Any],
+    *,
+    key: str | None = None,
     attachments: list[tuple[str, bytes, str]] | None = None,
 ) -> None:
     """Tell ``user`` something; the enabled implementation decides the channels."""

@@ -91,9 +91,17 @@ class RequestContextMiddleware:
             LATENCY.labels(request.method, route).observe(elapsed)
         if response.status_code >= 500:
             access_log.error(
-                "%s %s %s", request.method, request.path, response.status_code,
-                extra={"method": request.method, "path": request.path, "status": response.status_code,
-                       "duration_ms": round(elapsed * 1000, 1), "request_id": rid},
+                "%s %s %s",
+                request.method,
+                request.path,
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round(elapsed * 1000, 1),
+                    "request_id": rid,
+                },
             )
         return response
 

@@ -113,9 +113,7 @@ def resolve_enabled_modules(available: dict[str, ModuleInfo], enabled_setting: s
     for name in wanted:
         for req in available[name].requires:
             if req not in wanted:
-                raise ImproperlyConfigured(
-                    f"Module {name!r} requires module {req!r}, which is not enabled (ENABLED_MODULES)"
-                )
+                raise ImproperlyConfigured(f"Module {name!r} requires module {req!r}, which is not enabled (ENABLED_MODULES)")
     # Install requirements before dependants so their ready() runs first.
     ordered: list[ModuleInfo] = []
     seen: set[str] = set()

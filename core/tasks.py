@@ -30,7 +30,12 @@ def release_effect(key: str) -> None:
 
 
 def send_email(
-    *, to: str, subject: str, text: str, html: str = "", key: str | None = None,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str = "",
+    key: str | None = None,
     attachments: list[tuple[str, bytes, str]] | None = None,
 ) -> bool:
     """Send one e-mail; with a key, at most once. A failure releases the key and raises, so the

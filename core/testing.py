@@ -59,7 +59,9 @@ class ApiClient:
         payload = body if isinstance(body, str | bytes) else json.dumps(body if body is not None else {}, default=str)
         return fn(self._url(path), data=payload, content_type="application/json", headers=self._headers(headers))
 
-    def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None, files: dict[str, Any] | None = None) -> Any:
+    def post(
+        self, path: str, body: Any = None, headers: dict[str, str] | None = None, files: dict[str, Any] | None = None
+    ) -> Any:
         return self._send("post", path, body, headers, files)
 
     def patch(self, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:

@@ -289,7 +289,7 @@ def _jwt_private_key() -> str:
         pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        tmp = dev_key.with_suffix(".tmp%d" % os.getpid())
+        tmp = dev_key.with_suffix(f".tmp{os.getpid()}")
         tmp.write_bytes(pem)
         tmp.replace(dev_key)
     return dev_key.read_text()

@@ -5,10 +5,12 @@ from django.views.static import serve
 
 from core import health
 from core.api.site import api
+from core.api.views import api_not_found
 from core.observability import metrics_view
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    re_path(r"^api/", api_not_found),
     path("_allauth/", include("allauth.headless.urls")),
     path("admin/", admin.site.urls),
     path("health", health.live, name="health"),

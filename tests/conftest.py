@@ -36,8 +36,12 @@ def make_user(db: Any) -> Callable[..., User]:
         n = next(_counter)
         email = email or f"{role}{n}@example.test"
         user, _ = ensure_user(
-            email, PASSWORD, role=role, first_name=extra.pop("first_name", role.title()),
-            last_name=extra.pop("last_name", f"N{n}"), timezone=extra.pop("timezone", "UTC"),
+            email,
+            PASSWORD,
+            role=role,
+            first_name=extra.pop("first_name", role.title()),
+            last_name=extra.pop("last_name", f"N{n}"),
+            timezone=extra.pop("timezone", "UTC"),
         )
         for key, value in extra.items():
             setattr(user, key, value)

@@ -22,9 +22,18 @@ logger = logging.getLogger(__name__)
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 TITLES = {
-    400: "Bad request", 401: "Authentication required", 403: "Permission denied", 404: "Not found",
-    405: "Method not allowed", 409: "Conflict", 413: "Payload too large", 415: "Unsupported media type",
-    422: "Validation failed", 429: "Too many requests", 500: "Internal server error", 503: "Service unavailable",
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Permission denied",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
 }
 
 
@@ -81,7 +90,9 @@ def problem_response(
 def _field_errors(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for err in raw:
-        loc = [p for p in err.get("loc", []) if p not in ("body", "payload", "query", "path", "form", "file")] or list(err.get("loc", []))
+        loc = [p for p in err.get("loc", []) if p not in ("body", "payload", "query", "path", "form", "file")] or list(
+            err.get("loc", [])
+        )
         # ninja nests the body under the parameter name; drop it so "field" is what the client sent.
         if len(loc) > 1 and isinstance(loc[0], str) and loc[0] in ("data", "payload", "body", "filters", "params"):
             loc = loc[1:]
@@ -115,7 +126,10 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(AuthenticationError)
     def on_authn(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
         return problem_response(
-            request, 401, "A valid access token is required (Authorization: Bearer <token>)", code="not_authenticated",
+            request,
+            401,
+            "A valid access token is required (Authorization: Bearer <token>)",
+            code="not_authenticated",
             headers={"WWW-Authenticate": 'Bearer realm="api"'},
         )
 
@@ -126,14 +140,23 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(NinjaThrottled)
     def on_throttled(request: HttpRequest, exc: NinjaThrottled) -> HttpResponse:
         wait = int(exc.wait or 60) + 1 if getattr(exc, "wait", None) else 60
-        return problem_response(request, 429, "Too many requests; try again later", code="throttled", headers={"Retry-After": str(wait)})
+        return problem_response(
+            request, 429, "Too many requests; try again later", code="throttled", headers={"Retry-After": str(wait)}
+        )
 
     @api.exception_handler(HttpError)
     def on_http(request: HttpRequest, exc: HttpError) -> HttpResponse:
         status = exc.status_code
         detail = str(exc.message if hasattr(exc, "message") else exc)
-        code = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found", 409: "conflict",
-                413: "payload_too_large", 415: "unsupported_media_type"}.get(status, "error")
+        code = {
+            400: "bad_request",
+            401: "not_authenticated",
+            403: "permission_denied",
+            404: "not_found",
+            409: "conflict",
+            413: "payload_too_large",
+            415: "unsupported_media_type",
+        }.get(status, "error")
         if status == 400 and "parse" in detail.lower():
             detail, code = "The request body is not valid JSON", "malformed_body"
         return problem_response(request, status, detail, code=code)
@@ -173,14 +196,20 @@ def install_error_handlers(api: NinjaAPI) -> None:
         if sqlstate in {"40P01", "40001", "55P03"}:
             return problem_response(request, 409, "A concurrent change won; retry", code="conflict")
         logger.exception("database unavailable")
-        return problem_response(request, 503, "The database is unavailable; retry shortly", code="service_unavailable",
-                                headers={"Retry-After": "5"})
+        return problem_response(
+            request, 503, "The database is unavailable; retry shortly", code="service_unavailable", headers={"Retry-After": "5"}
+        )
 
     @api.exception_handler(DatabaseError)
     def on_database(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
         logger.exception("database error")
-        return problem_response(request, 503, "The database could not complete the request; retry shortly",
-                                code="service_unavailable", headers={"Retry-After": "5"})
+        return problem_response(
+            request,
+            503,
+            "The database could not complete the request; retry shortly",
+            code="service_unavailable",
+            headers={"Retry-After": "5"},
+        )
 
     @api.exception_handler(Exception)
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:

@@ -51,10 +51,11 @@ def build_api() -> NinjaAPI:
     install_error_handlers(api)
 
     from core.identity.api import router as me_router
-    from core.identity.api import utils_router
+    from core.identity.api import users_router, utils_router
 
     api.add_router("/me", me_router)
     api.add_router("/utils", utils_router)
+    api.add_router("/users", users_router)
 
     for module in enabled_modules():
         for prefix, dotted in module.routers.items():

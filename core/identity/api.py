@@ -43,9 +43,18 @@ class MeOut(Schema):
 
         verified = EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
         return MeOut(
-            id=user.id, email=user.email, first_name=user.first_name, last_name=user.last_name, full_name=user.full_name,
-            role=user.role, timezone=user.timezone, locale=user.locale, currency=user.currency,
-            avatar_url=user.avatar.url if user.avatar else None, email_verified=verified, created_at=user.created_at,
+            id=user.id,
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            full_name=user.full_name,
+            role=user.role,
+            timezone=user.timezone,
+            locale=user.locale,
+            currency=user.currency,
+            avatar_url=user.avatar.url if user.avatar else None,
+            email_verified=verified,
+            created_at=user.created_at,
         )
 
 
@@ -97,7 +106,9 @@ def get_me(request: HttpRequest) -> MeOut:
 
 @router.patch("", response={200: MeOut, **error_responses(401, 422)})
 def update_me(request: HttpRequest, data: MePatch) -> MeOut:
-    user = services.update_profile(user=current_user(request), changes=data.model_dump(exclude_unset=True, exclude_none=True), request=request)
+    user = services.update_profile(
+        user=current_user(request), changes=data.model_dump(exclude_unset=True, exclude_none=True), request=request
+    )
     return MeOut.build(user)
 
 
@@ -127,7 +138,9 @@ class TimezoneOut(Schema):
 
 @cache
 def _countries() -> list[CodeName]:
-    return sorted((CodeName(code=c.alpha_2, name=getattr(c, "common_name", c.name)) for c in pycountry.countries), key=lambda c: c.name)
+    return sorted(
+        (CodeName(code=c.alpha_2, name=getattr(c, "common_name", c.name)) for c in pycountry.countries), key=lambda c: c.name
+    )
 
 
 @cache
@@ -163,3 +176,34 @@ def list_timezones(request: HttpRequest) -> list[TimezoneOut]:
         offset = now.astimezone(zoneinfo.ZoneInfo(name)).strftime("%z")
         out.append(TimezoneOut(name=name, utc_offset=f"{offset[:3]}:{offset[3:]}"))
     return out
+
+
+users_router = Router(tags=["users"])
+
+
+class UserCard(Schema):
+    id: uuid.UUID
+    full_name: str
+    role: str
+    avatar_url: str | None
+    timezone: str
+
+
+@users_router.get("/{user_id}", response={200: UserCard, **error_responses(401, 404, 422)})
+def get_user_card(request: HttpRequest, user_id: uuid.UUID) -> UserCard:
+    """A user's card. Visible to the user and to admins; anyone else gets 404."""
+    from core.errors import NotFound
+
+    caller = current_user(request)
+    if caller.pk != user_id and not caller.is_admin:
+        raise NotFound("No user with that id, or you may not see it")
+    user = User.alive.filter(pk=user_id).first()
+    if user is None:
+        raise NotFound("No user with that id, or you may not see it")
+    return UserCard(
+        id=user.id,
+        full_name=user.full_name,
+        role=user.role,
+        avatar_url=user.avatar.url if user.avatar else None,
+        timezone=user.timezone,
+    )

@@ -1,0 +1,100 @@
+"""The authenticated WebSocket and push_to_user, through the real ASGI application."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from core.realtime.push import close_user_sockets, push_to_user
+from core.testing import issue_access_token
+from settings.asgi import application
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+async def connect(token: str | None = None, first_message: dict | None = None) -> WebsocketCommunicator:
+    path = "/ws/" + (f"?token={token}" if token else "")
+    comm = WebsocketCommunicator(application, path)
+    connected, _ = await comm.connect()
+    assert connected
+    if first_message is not None:
+        await comm.send_to(text_data=json.dumps(first_message))
+    return comm
+
+
+async def receive(comm: WebsocketCommunicator) -> dict:
+    return json.loads(await comm.receive_from(timeout=2))
+
+
+async def test_valid_token_connects_and_receives_pushes(make_user):
+    user = await sync_to_async(make_user)("student")
+    token = await sync_to_async(issue_access_token)(user)
+    comm = await connect(token)
+    assert (await receive(comm))["type"] == "ready"
+    await sync_to_async(push_to_user)(user.pk, "booking_confirmed", {"booking_id": "b1"})
+    assert await receive(comm) == {"type": "booking_confirmed", "data": {"booking_id": "b1"}}
+    await comm.disconnect()
+
+
+async def test_token_in_first_message_works(make_user):
+    user = await sync_to_async(make_user)("tutor")
+    token = await sync_to_async(issue_access_token)(user)
+    comm = await connect(first_message={"type": "auth", "token": token})
+    assert (await receive(comm))["type"] == "ready"
+    await comm.send_to(text_data=json.dumps({"type": "ping"}))
+    assert (await receive(comm))["type"] == "pong"
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize("token", ["garbage", "eyJhbGciOiJSUzI1NiJ9.e30.sig"])
+async def test_bad_token_is_closed_with_4401(token):
+    comm = await connect(token)
+    output = await comm.receive_output(timeout=2)
+    assert output == {"type": "websocket.close", "code": 4401}
+
+
+async def test_first_message_that_is_not_auth_is_closed_with_4401():
+    comm = await connect(first_message={"type": "ping"})
+    assert await comm.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_one_users_events_never_reach_another(make_user):
+    alice = await sync_to_async(make_user)("student")
+    bob = await sync_to_async(make_user)("student")
+    a = await connect(await sync_to_async(issue_access_token)(alice))
+    b = await connect(await sync_to_async(issue_access_token)(bob))
+    await receive(a)
+    await receive(b)
+    await sync_to_async(push_to_user)(alice.pk, "secret", {"grade": "A"})
+    assert (await receive(a))["type"] == "secret"
+    assert await b.receive_nothing(timeout=0.3)
+    await a.disconnect()
+    await b.disconnect()
+
+
+async def test_every_socket_of_a_user_gets_the_push_and_close_ends_them(make_user):
+    user = await sync_to_async(make_user)("student")
+    token = await sync_to_async(issue_access_token)(user)
+    socks = [await connect(token) for _ in range(3)]
+    for s in socks:
+        await receive(s)
+    await sync_to_async(push_to_user)(user.pk, "hello", {})
+    got = await asyncio.gather(*(receive(s) for s in socks))
+    assert [g["type"] for g in got] == ["hello"] * 3
+    await sync_to_async(close_user_sockets)(user.pk)
+    for s in socks:
+        assert await s.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_deactivation_closes_sockets(make_user, admin_user):
+    from core.identity.services import set_active
+
+    user = await sync_to_async(make_user)("student")
+    sock = await connect(await sync_to_async(issue_access_token)(user))
+    await receive(sock)
+    await sync_to_async(set_active)(actor=admin_user, user=user, active=False)
+    assert await sock.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
