@@ -148,6 +148,13 @@ AUTH_USER_MODEL = "core.User"
 
 # --- cache, channels, tasks ----------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL and TESTING and env_str("PYTEST_XDIST_WORKER"):
+    # Parallel test workers each get their own Redis database, so one worker's FLUSHDB (cache.clear)
+    # never empties another's rate-limit counters or cache entries.
+    _worker = int(env_str("PYTEST_XDIST_WORKER").lstrip("gw") or 0)
+    _parsed = urlparse(REDIS_URL)
+    _db = int((_parsed.path or "/0").lstrip("/") or 0)
+    REDIS_URL = _parsed._replace(path=f"/{(_db + 1 + _worker) % 16}").geturl()
 if REDIS_URL:
     CACHES = {
         "default": {
