@@ -44,7 +44,12 @@ def main() -> None:
     python = str(ROOT / ".venv" / "bin" / "python")
     for name, enabled in subsets:
         with tempfile.TemporaryDirectory() as tmp:
-            env = {**os.environ, "ENABLED_MODULES": ",".join(enabled) or "none", "SQLITE_PATH": f"{tmp}/db.sqlite3", "DATABASE_URL": ""}
+            env = {
+                **os.environ,
+                "ENABLED_MODULES": ",".join(enabled) or "none",
+                "SQLITE_PATH": f"{tmp}/db.sqlite3",
+                "DATABASE_URL": "",
+            }
             env.pop("REDIS_URL", None)
             run([python, "manage.py", "migrate", "--noinput"], env)
             run([python, "manage.py", "check"], env)
