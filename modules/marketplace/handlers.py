@@ -1,0 +1,149 @@
+"""This module's own reactions to its events: tell the people involved (notify port + real-time push).
+
+Handlers run after commit and are idempotent (each notification carries an effect key).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from core.events import event_payload, subscribe
+from core.models import User
+from core.notify import notify, register_template
+from core.realtime.push import push_to_user
+from modules.marketplace import events as ev
+
+TEMPLATES: dict[str, tuple[str, str, str]] = {
+    # name: (category, subject, text)
+    "marketplace.booking_requested": (
+        "bookings",
+        "New booking request",
+        "You have a new booking request for {{ starts_at }} (UTC). Please confirm or decline it.",
+    ),
+    "marketplace.booking_confirmed": (
+        "bookings",
+        "Your booking is confirmed",
+        "Your session on {{ starts_at }} (UTC) is confirmed.{% if meeting_url %} Join: {{ meeting_url }}{% endif %}",
+    ),
+    "marketplace.booking_declined": (
+        "bookings",
+        "Your booking request was declined",
+        "The tutor declined your request for {{ starts_at }} (UTC).{% if reason %} Reason: {{ reason }}{% endif %}",
+    ),
+    "marketplace.booking_expired": (
+        "bookings",
+        "A booking request expired",
+        "The request for {{ starts_at }} (UTC) was not confirmed in time and has expired.",
+    ),
+    "marketplace.booking_cancelled": (
+        "bookings",
+        "A booking was cancelled",
+        "The session on {{ starts_at }} (UTC) was cancelled.{% if reason %} Reason: {{ reason }}{% endif %}",
+    ),
+    "marketplace.booking_reschedule_proposed": (
+        "bookings",
+        "A new time is proposed for your session",
+        "A new time is proposed: {{ proposed_starts_at }} (UTC) instead of {{ starts_at }}.",
+    ),
+    "marketplace.booking_rescheduled": (
+        "bookings",
+        "Your session was moved",
+        "Your session now starts at {{ starts_at }} (UTC).",
+    ),
+    "marketplace.booking_completed": (
+        "bookings",
+        "How was your session?",
+        "Your session on {{ starts_at }} (UTC) is complete. You can now leave a review.",
+    ),
+    "marketplace.tutor_approved": (
+        "system",
+        "Your tutor profile is approved",
+        "Congratulations: your profile is approved and visible to students.",
+    ),
+    "marketplace.tutor_rejected": (
+        "system",
+        "Your tutor profile needs changes",
+        "Your profile was not approved. Reason: {{ reason }}. Update it and submit it again.",
+    ),
+    "marketplace.review_created": ("reviews", "You have a new review", "A student rated a session {{ rating }}/5."),
+}
+
+
+def _user(user_id: uuid.UUID | None) -> User | None:
+    if user_id is None:
+        return None
+    return User.objects.filter(id=user_id).first()
+
+
+def _tell(user_id: uuid.UUID | None, template: str, evt: Any, key: str) -> None:
+    user = _user(user_id)
+    if user is None:
+        return
+    notify(user, TEMPLATES[template][0], template, event_payload(evt), key=f"{key}:{user.id}")
+
+
+def _push_parties(evt: Any) -> None:
+    payload = event_payload(evt)
+    for user_id in {getattr(evt, "student_id", None), getattr(evt, "tutor_user_id", None)} - {None}:
+        push_to_user(user_id, evt.event_type, payload)
+
+
+def on_booking_event(evt: Any) -> None:
+    _push_parties(evt)
+    key = f"mkt:{evt.event_type}:{evt.booking_id}"
+    if isinstance(evt, ev.BookingRequested):
+        _tell(evt.tutor_user_id, "marketplace.booking_requested", evt, key)
+    elif isinstance(evt, ev.BookingConfirmed):
+        _tell(evt.student_id, "marketplace.booking_confirmed", evt, key)
+    elif isinstance(evt, ev.BookingDeclined):
+        _tell(evt.student_id, "marketplace.booking_declined", evt, key)
+    elif isinstance(evt, ev.BookingExpired):
+        _tell(evt.student_id, "marketplace.booking_expired", evt, key)
+    elif isinstance(evt, ev.BookingCancelled):
+        other = evt.tutor_user_id if evt.cancelled_by_id == evt.student_id else evt.student_id
+        _tell(other, "marketplace.booking_cancelled", evt, key)
+        if evt.cancelled_by_id not in (evt.student_id, evt.tutor_user_id):  # an admin cancelled: tell both
+            _tell(evt.tutor_user_id, "marketplace.booking_cancelled", evt, key)
+    elif isinstance(evt, ev.BookingRescheduleProposed):
+        other = evt.tutor_user_id if evt.proposed_by_id == evt.student_id else evt.student_id
+        _tell(other, "marketplace.booking_reschedule_proposed", evt, f"{key}:{evt.proposed_starts_at.isoformat()}")
+    elif isinstance(evt, ev.BookingRescheduled):
+        for uid in (evt.student_id, evt.tutor_user_id):
+            _tell(uid, "marketplace.booking_rescheduled", evt, f"{key}:{evt.starts_at.isoformat()}")
+    elif isinstance(evt, ev.BookingCompleted):
+        _tell(evt.student_id, "marketplace.booking_completed", evt, key)
+
+
+def on_tutor_reviewed(evt: Any) -> None:
+    template = "marketplace.tutor_approved" if isinstance(evt, ev.TutorApproved) else "marketplace.tutor_rejected"
+    _tell(evt.tutor_user_id, template, evt, f"mkt:{evt.event_type}:{evt.tutor_id}:{evt.admin_id}")
+    push_to_user(evt.tutor_user_id, evt.event_type, event_payload(evt))
+
+
+def on_review_created(evt: ev.ReviewCreated) -> None:
+    _tell(evt.tutor_user_id, "marketplace.review_created", evt, f"mkt:{evt.event_type}:{evt.review_id}")
+
+
+BOOKING_EVENTS = (
+    ev.BookingRequested,
+    ev.BookingConfirmed,
+    ev.BookingDeclined,
+    ev.BookingExpired,
+    ev.BookingCancelled,
+    ev.BookingCompleted,
+    ev.BookingNoShow,
+    ev.BookingRescheduleProposed,
+    ev.BookingRescheduled,
+    ev.BookingRescheduleDeclined,
+)
+
+
+def connect() -> None:
+    for name, (category, subject, text) in TEMPLATES.items():
+        register_template(name, category=category, subject=subject, text=text)
+    for cls in BOOKING_EVENTS:
+        subscribe(cls, on_booking_event)
+    subscribe(ev.TutorApproved, on_tutor_reviewed)
+    subscribe(ev.TutorRejected, on_tutor_reviewed)
+    subscribe(ev.ReviewCreated, on_review_created)

@@ -1,0 +1,1064 @@
+"""The marketplace's domain operations: check_* validate and raise, do_* change one thing atomically.
+
+No HTTP here. Every booking transition locks the booking row, checks the state it is allowed from,
+records a BookingEvent and publishes a domain event (durable for bookings and money).
+
+Double booking: on PostgreSQL two exclusion constraints (tutor x [start, blocked_until) and
+student x [start, end), for pending and confirmed bookings) make the database refuse overlaps; the
+losers' 23P01/40P01/40001 become 409. On SQLite every write transaction starts with BEGIN IMMEDIATE
+(settings), so the overlap check and the insert inside one transaction.atomic() are serialised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from core.cache import bump_version
+from core.errors import BadRequest, Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.events import publish
+from core.models import Role, User
+from modules.marketplace import events as ev
+from modules.marketplace.availability import DayException, Rule, availability_utc, within_availability
+from modules.marketplace.models import (
+    ACTIVE_STATUSES,
+    AvailabilityException,
+    AvailabilityRule,
+    Booking,
+    BookingEvent,
+    BookingMode,
+    BookingStatus,
+    CalendarFeed,
+    ExceptionKind,
+    Favourite,
+    Package,
+    PackagePurchase,
+    PurchaseStatus,
+    Review,
+    Subject,
+    TutorLanguage,
+    TutorProfile,
+    TutorStatus,
+    new_feed_token,
+)
+from modules.marketplace.ports import meetings
+
+NS_PUBLIC = "mkt:public"  # search, public profiles, subjects, reviews
+ALLOWED_LENGTHS = (30, 45, 60, 90)
+CONFLICT_SQLSTATES = {"23P01", "40P01", "40001", "55P03"}
+
+
+def refund_cutoff_hours() -> int:
+    return int(getattr(settings, "BOOKING_REFUND_CUTOFF_HOURS", 24))
+
+
+def pending_expiry_hours() -> int:
+    return int(getattr(settings, "BOOKING_PENDING_EXPIRY_HOURS", 24))
+
+
+def slots_namespace(tutor_id: uuid.UUID) -> str:
+    return f"mkt:slots:{tutor_id}"
+
+
+def invalidate_public() -> None:
+    transaction.on_commit(lambda: bump_version(NS_PUBLIC))
+
+
+def invalidate_slots(tutor_id: uuid.UUID) -> None:
+    transaction.on_commit(lambda: bump_version(slots_namespace(tutor_id)))
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+
+
+@contextmanager
+def conflicts_as_409(message: str, code: str) -> Iterator[None]:
+    """Constraint or lock races the database settled (23505, 23P01, 40P01, 40001) become a 409."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Conflict(message, code=code) from exc
+    except OperationalError as exc:
+        if _sqlstate(exc) in CONFLICT_SQLSTATES or "locked" in str(exc).lower():
+            raise Conflict(message, code=code) from exc
+        raise
+    except DatabaseError as exc:
+        if _sqlstate(exc) in CONFLICT_SQLSTATES:
+            raise Conflict(message, code=code) from exc
+        raise
+
+
+def aware(value: dt.datetime) -> dt.datetime:
+    """Naive times from clients are UTC."""
+    if timezone.is_naive(value):
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+# --- subjects --------------------------------------------------------------------------------------
+
+
+def do_create_subject(*, name: str, category: str = "", description: str = "") -> Subject:
+    name = name.strip()
+    if Subject.objects.filter(name__iexact=name).exists():
+        raise Conflict(f"A subject named {name!r} exists already", code="subject_exists")
+    with conflicts_as_409("A subject with that name exists already", "subject_exists"), transaction.atomic():
+        subject = Subject.objects.create(name=name, category=category.strip(), description=description)
+    invalidate_public()
+    return subject
+
+
+def do_update_subject(*, subject: Subject, changes: dict[str, Any]) -> Subject:
+    if "name" in changes and changes["name"] is not None:
+        name = changes["name"].strip()
+        if Subject.objects.filter(name__iexact=name).exclude(pk=subject.pk).exists():
+            raise Conflict(f"A subject named {name!r} exists already", code="subject_exists")
+        changes["name"] = name
+    for key, value in changes.items():
+        if value is not None:
+            setattr(subject, key, value)
+    with conflicts_as_409("A subject with that name exists already", "subject_exists"), transaction.atomic():
+        subject.save()
+    invalidate_public()
+    return subject
+
+
+def do_delete_subject(*, subject: Subject) -> None:
+    if subject.tutors.exists() or subject.bookings.exists():
+        raise Conflict("Tutors teach this subject (or bookings use it); archive it instead", code="subject_in_use")
+    subject.delete()
+    invalidate_public()
+
+
+# --- tutor profiles --------------------------------------------------------------------------------
+
+
+def get_or_create_profile(*, user: User) -> TutorProfile:
+    if user.role != Role.TUTOR:
+        raise PermissionDenied("Only tutors have a tutor profile", code="role_required")
+    profile = TutorProfile.objects.filter(user=user).first()
+    if profile is None:
+        with transaction.atomic():
+            profile, _ = TutorProfile.objects.get_or_create(
+                user=user, defaults={"timezone": user.timezone or "UTC", "currency": user.currency or "USD"}
+            )
+            profile.refresh_search_document()
+            profile.save(update_fields=["search_document"])
+    return profile
+
+
+PROFILE_FIELDS = (
+    "title",
+    "headline",
+    "bio",
+    "teaching_philosophy",
+    "hourly_rate_minor",
+    "currency",
+    "experience_years",
+    "education",
+    "certifications",
+    "intro_video_url",
+    "timezone",
+)
+
+
+def do_update_profile(*, profile: TutorProfile, changes: dict[str, Any]) -> TutorProfile:
+    with transaction.atomic():
+        profile = TutorProfile.objects.select_for_update().select_related("user").get(pk=profile.pk)
+        for key in PROFILE_FIELDS:
+            if key in changes and changes[key] is not None:
+                setattr(profile, key, changes[key])
+        if changes.get("subject_ids") is not None:
+            ids = list(dict.fromkeys(changes["subject_ids"]))
+            subjects = list(Subject.objects.filter(id__in=ids, is_archived=False))
+            if len(subjects) != len(ids):
+                raise ValidationFailed(
+                    "Unknown or archived subject",
+                    errors=[
+                        {
+                            "field": "subject_ids",
+                            "loc": ["subject_ids"],
+                            "message": "unknown or archived subject",
+                            "type": "invalid",
+                        }
+                    ],
+                )
+            profile.subjects.set(subjects)
+        if changes.get("languages") is not None:
+            TutorLanguage.objects.filter(profile=profile).delete()
+            seen: set[str] = set()
+            rows = []
+            for lang in changes["languages"]:
+                code = lang["code"].lower()
+                if code in seen:
+                    continue
+                seen.add(code)
+                rows.append(TutorLanguage(profile=profile, code=code, proficiency=lang["proficiency"]))
+            TutorLanguage.objects.bulk_create(rows)
+        profile.refresh_search_document()
+        profile.save()
+    invalidate_public()
+    invalidate_slots(profile.id)
+    return profile
+
+
+def check_profile_complete(profile: TutorProfile) -> None:
+    missing = []
+    if not profile.title.strip():
+        missing.append("title")
+    if not profile.headline.strip():
+        missing.append("headline")
+    if len(profile.bio.strip()) < 20:
+        missing.append("bio")
+    if profile.hourly_rate_minor <= 0:
+        missing.append("hourly_rate_minor")
+    if not profile.subjects.exists():
+        missing.append("subject_ids")
+    if not profile.languages.exists():
+        missing.append("languages")
+    if missing:
+        raise ValidationFailed(
+            "The profile is not complete: " + ", ".join(missing),
+            code="profile_incomplete",
+            errors=[{"field": f, "loc": [f], "message": "required before submitting", "type": "missing"} for f in missing],
+        )
+
+
+def do_submit_profile(*, profile: TutorProfile) -> TutorProfile:
+    with transaction.atomic():
+        profile = TutorProfile.objects.select_for_update().get(pk=profile.pk)
+        if profile.status not in (TutorStatus.DRAFT, TutorStatus.REJECTED):
+            raise Conflict(f"A profile that is {profile.status} cannot be submitted", code="invalid_state")
+        check_profile_complete(profile)
+        profile.status = TutorStatus.PENDING
+        profile.submitted_at = timezone.now()
+        profile.rejection_reason = ""
+        profile.save(update_fields=["status", "submitted_at", "rejection_reason", "updated_at"])
+        publish(ev.TutorSubmitted(tutor_id=profile.id, tutor_user_id=profile.user_id))
+    return profile
+
+
+def do_review_profile(*, profile_id: uuid.UUID, admin: User, approve: bool, reason: str = "") -> TutorProfile:
+    with transaction.atomic():
+        profile = TutorProfile.objects.select_for_update().filter(pk=profile_id).first()
+        if profile is None:
+            raise NotFound("No tutor profile with that id")
+        if profile.status != TutorStatus.PENDING:
+            raise Conflict(f"Only a profile pending approval can be reviewed; this one is {profile.status}", code="invalid_state")
+        profile.status = TutorStatus.APPROVED if approve else TutorStatus.REJECTED
+        profile.rejection_reason = "" if approve else reason
+        profile.reviewed_at = timezone.now()
+        profile.save(update_fields=["status", "rejection_reason", "reviewed_at", "updated_at"])
+        if approve:
+            publish(ev.TutorApproved(tutor_id=profile.id, tutor_user_id=profile.user_id, admin_id=admin.id))
+        else:
+            publish(ev.TutorRejected(tutor_id=profile.id, tutor_user_id=profile.user_id, admin_id=admin.id, reason=reason))
+    invalidate_public()
+    return profile
+
+
+# --- availability ----------------------------------------------------------------------------------
+
+
+def _check_rule(weekday: int, start: dt.time, end: dt.time) -> None:
+    if not 0 <= weekday <= 6:
+        raise ValidationFailed("weekday must be 0 (Monday) to 6 (Sunday)")
+    if start >= end:
+        raise ValidationFailed("A rule must end after it starts", code="invalid_rule")
+
+
+def do_replace_rules(*, profile: TutorProfile, rules: list[dict[str, Any]]) -> list[AvailabilityRule]:
+    for r in rules:
+        _check_rule(r["weekday"], r["start_time"], r["end_time"])
+    with transaction.atomic():
+        AvailabilityRule.objects.filter(profile=profile).delete()
+        created = AvailabilityRule.objects.bulk_create(
+            [
+                AvailabilityRule(profile=profile, weekday=r["weekday"], start_time=r["start_time"], end_time=r["end_time"])
+                for r in rules
+            ]
+        )
+    invalidate_slots(profile.id)
+    invalidate_public()
+    return created
+
+
+def do_add_rule(*, profile: TutorProfile, weekday: int, start_time: dt.time, end_time: dt.time) -> AvailabilityRule:
+    _check_rule(weekday, start_time, end_time)
+    rule = AvailabilityRule.objects.create(profile=profile, weekday=weekday, start_time=start_time, end_time=end_time)
+    invalidate_slots(profile.id)
+    invalidate_public()
+    return rule
+
+
+def do_delete_rule(*, profile: TutorProfile, rule_id: uuid.UUID) -> None:
+    deleted, _ = AvailabilityRule.objects.filter(profile=profile, id=rule_id).delete()
+    if not deleted:
+        raise NotFound("No availability rule with that id")
+    invalidate_slots(profile.id)
+    invalidate_public()
+
+
+def do_add_exception(
+    *, profile: TutorProfile, date: dt.date, kind: str, start_time: dt.time | None, end_time: dt.time | None
+) -> AvailabilityException:
+    if (start_time is None) != (end_time is None):
+        raise ValidationFailed("Give both start_time and end_time, or neither (a whole day off)")
+    if start_time is not None and end_time is not None and start_time >= end_time:
+        raise ValidationFailed("An exception must end after it starts")
+    if kind == ExceptionKind.EXTRA and start_time is None:
+        raise ValidationFailed("Extra hours need a start_time and an end_time")
+    exc = AvailabilityException.objects.create(profile=profile, date=date, kind=kind, start_time=start_time, end_time=end_time)
+    invalidate_slots(profile.id)
+    return exc
+
+
+def do_delete_exception(*, profile: TutorProfile, exception_id: uuid.UUID) -> None:
+    deleted, _ = AvailabilityException.objects.filter(profile=profile, id=exception_id).delete()
+    if not deleted:
+        raise NotFound("No availability exception with that id")
+    invalidate_slots(profile.id)
+
+
+def do_update_availability_settings(*, profile: TutorProfile, changes: dict[str, Any]) -> TutorProfile:
+    for key in ("min_notice_minutes", "horizon_days", "buffer_minutes", "session_lengths"):
+        if changes.get(key) is not None:
+            setattr(profile, key, changes[key])
+    if changes.get("session_lengths") is not None:
+        lengths = sorted(set(changes["session_lengths"]))
+        if not lengths or any(n not in ALLOWED_LENGTHS for n in lengths):
+            raise ValidationFailed(f"Session lengths must be among {ALLOWED_LENGTHS}", code="invalid_lengths")
+        profile.session_lengths = lengths
+    profile.save()
+    invalidate_slots(profile.id)
+    return profile
+
+
+def load_availability(profile: TutorProfile, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """One query for the rules, one for the exceptions in range; expansion in Python."""
+    rules = [
+        Rule(r.weekday, r.start_time, r.end_time)
+        for r in AvailabilityRule.objects.filter(profile=profile).only("weekday", "start_time", "end_time")
+    ]
+    first = start.date() - dt.timedelta(days=1)
+    last = end.date() + dt.timedelta(days=1)
+    exceptions = [
+        DayException(e.date, e.kind, e.start_time, e.end_time)
+        for e in AvailabilityException.objects.filter(profile=profile, date__gte=first, date__lte=last).only(
+            "date", "kind", "start_time", "end_time"
+        )
+    ]
+    return availability_utc(tz_name=profile.timezone, rules=rules, exceptions=exceptions, start=start, end=end)
+
+
+# --- bookings: checks ------------------------------------------------------------------------------
+
+
+def check_bookable_time(
+    *, profile: TutorProfile, student: User, starts_at: dt.datetime, duration: int, exclude_booking: uuid.UUID | None = None
+) -> tuple[dt.datetime, dt.datetime]:
+    """Raise 400/409 with a reason a client can show; returns (ends_at, blocked_until)."""
+    now = timezone.now()
+    if duration not in (profile.session_lengths or ALLOWED_LENGTHS):
+        raise BadRequest(
+            f"This tutor offers sessions of {', '.join(str(n) for n in profile.session_lengths)} minutes", code="invalid_duration"
+        )
+    ends_at = starts_at + dt.timedelta(minutes=duration)
+    if starts_at <= now:
+        raise BadRequest("That time is in the past", code="in_the_past")
+    if starts_at < now + dt.timedelta(minutes=profile.min_notice_minutes):
+        hours = profile.min_notice_minutes / 60
+        raise BadRequest(f"This tutor needs at least {hours:g} hours' notice", code="inside_notice")
+    if starts_at > now + dt.timedelta(days=profile.horizon_days):
+        raise BadRequest(f"This tutor takes bookings up to {profile.horizon_days} days ahead", code="beyond_horizon")
+    window = load_availability(profile, starts_at - dt.timedelta(days=1), ends_at + dt.timedelta(days=1))
+    if not within_availability(window, starts_at, ends_at):
+        raise Conflict("The tutor is not available at that time", code="outside_availability")
+    blocked_until = ends_at + dt.timedelta(minutes=profile.buffer_minutes)
+    # The same rule as the PostgreSQL exclusion constraint: guarded ranges [start, blocked_until) never overlap.
+    tutor_busy = Booking.objects.filter(
+        tutor=profile, status__in=ACTIVE_STATUSES, starts_at__lt=blocked_until, blocked_until__gt=starts_at
+    )
+    if exclude_booking:
+        tutor_busy = tutor_busy.exclude(pk=exclude_booking)
+    if tutor_busy.exists():
+        raise Conflict("That time has just been taken; choose another", code="slot_taken")
+    student_busy = Booking.objects.filter(
+        student=student, status__in=ACTIVE_STATUSES, starts_at__lt=ends_at, ends_at__gt=starts_at
+    )
+    if exclude_booking:
+        student_busy = student_busy.exclude(pk=exclude_booking)
+    if student_busy.exists():
+        raise Conflict("You already have a booking at that time", code="student_busy")
+    return ends_at, blocked_until
+
+
+def price_for(profile: TutorProfile, duration: int) -> int:
+    return (profile.hourly_rate_minor * duration + 30) // 60
+
+
+def _record(
+    booking: Booking, *, actor: User | None, action: str, from_status: str, details: dict[str, Any] | None = None
+) -> None:
+    BookingEvent.objects.create(
+        booking=booking, actor=actor, action=action, from_status=from_status, to_status=booking.status, details=details or {}
+    )
+
+
+# --- bookings: operations --------------------------------------------------------------------------
+
+
+def do_request_booking(
+    *,
+    student: User,
+    tutor_id: uuid.UUID,
+    subject_id: uuid.UUID,
+    starts_at: dt.datetime,
+    duration_minutes: int,
+    mode: str = BookingMode.ONLINE,
+    notes: str = "",
+    package_purchase_id: uuid.UUID | None = None,
+) -> Booking:
+    if student.role != Role.STUDENT:
+        raise PermissionDenied("Only students book sessions", code="role_required")
+    profile = TutorProfile.objects.select_related("user").filter(pk=tutor_id, status=TutorStatus.APPROVED).first()
+    if profile is None:
+        raise NotFound("No bookable tutor with that id")
+    if profile.user_id == student.id:
+        raise BadRequest("You cannot book yourself", code="self_booking")
+    if not profile.subjects.filter(pk=subject_id).exists():
+        raise BadRequest("This tutor does not teach that subject", code="subject_not_taught")
+    starts_at = aware(starts_at)
+    with conflicts_as_409("That time has just been taken; choose another", "slot_taken"), transaction.atomic():
+        ends_at, blocked_until = check_bookable_time(
+            profile=profile, student=student, starts_at=starts_at, duration=duration_minutes
+        )
+        purchase = None
+        if package_purchase_id is not None:
+            purchase = _reserve_credit(
+                student=student, profile=profile, purchase_id=package_purchase_id, duration=duration_minutes
+            )
+        booking = Booking.objects.create(
+            tutor=profile,
+            tutor_user=profile.user,
+            student=student,
+            subject_id=subject_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            blocked_until=blocked_until,
+            duration_minutes=duration_minutes,
+            mode=mode,
+            notes=notes,
+            price_minor=price_for(profile, duration_minutes),
+            currency=profile.currency,
+            package_purchase=purchase,
+        )
+        _record(booking, actor=student, action="requested", from_status="", details={"starts_at": starts_at.isoformat()})
+        publish(
+            ev.BookingRequested(
+                booking_id=booking.id,
+                student_id=student.id,
+                tutor_id=profile.id,
+                tutor_user_id=profile.user_id,
+                subject_id=subject_id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                amount_minor=booking.price_minor,
+                currency=booking.currency,
+                package_purchase_id=purchase.id if purchase else None,
+            ),
+            durable=True,
+        )
+    invalidate_slots(profile.id)
+    return booking
+
+
+def _reserve_credit(*, student: User, profile: TutorProfile, purchase_id: uuid.UUID, duration: int) -> PackagePurchase:
+    """Lock the purchase; a credit is free when credits_remaining exceeds the pending bookings holding one."""
+    purchase = PackagePurchase.objects.select_for_update().filter(pk=purchase_id, student=student).first()
+    if purchase is None:
+        raise NotFound("No package purchase of yours with that id")
+    if purchase.tutor_id != profile.id:
+        raise BadRequest("That package is for another tutor", code="package_other_tutor")
+    if not purchase.is_usable():
+        code = "package_expired" if purchase.status == PurchaseStatus.ACTIVE else "package_not_active"
+        raise Conflict("That package cannot be used (not active or expired)", code=code)
+    if purchase.duration_minutes != duration:
+        raise BadRequest(f"That package is for {purchase.duration_minutes}-minute sessions", code="package_duration")
+    held = Booking.objects.filter(package_purchase=purchase, status__in=ACTIVE_STATUSES, credit_consumed=False).count()
+    if purchase.credits_remaining - held <= 0:
+        raise Conflict("No credits left on that package", code="no_credits")
+    return purchase
+
+
+def _lock_booking(booking_id: uuid.UUID) -> Booking:
+    booking = Booking.objects.select_for_update().filter(pk=booking_id).first()
+    if booking is None:
+        raise NotFound("No booking with that id")
+    return booking
+
+
+def _require_state(booking: Booking, *allowed: str) -> None:
+    if booking.status not in allowed:
+        raise Conflict(
+            f"A booking that is {booking.status} cannot do that (allowed from: {', '.join(allowed)})",
+            code="invalid_transition",
+            status_now=booking.status,
+        )
+
+
+def _require_party(booking: Booking, actor: User, *who: str) -> None:
+    ok = (
+        ("tutor" in who and booking.tutor_user_id == actor.id)
+        or ("student" in who and booking.student_id == actor.id)
+        or ("admin" in who and actor.role == Role.ADMIN)
+    )
+    if not ok:
+        raise PermissionDenied(f"Only the {' or '.join(who)} may do this", code="not_allowed_for_party")
+
+
+def do_confirm_booking(*, booking_id: uuid.UUID, actor: User) -> Booking:
+    with conflicts_as_409("A concurrent change won; reload and retry", "conflict"), transaction.atomic():
+        booking = _lock_booking(booking_id)
+        _require_party(booking, actor, "tutor")
+        _require_state(booking, BookingStatus.PENDING)
+        if booking.starts_at <= timezone.now():
+            raise Conflict("The session has already started; it can no longer be confirmed", code="booking_started")
+        if booking.package_purchase_id:
+            purchase = PackagePurchase.objects.select_for_update().get(pk=booking.package_purchase_id)
+            if not purchase.is_usable():
+                raise Conflict("The package paying for this booking has expired", code="package_expired")
+            if purchase.credits_remaining <= 0:
+                raise Conflict("No credits left on the package paying for this booking", code="no_credits")
+            PackagePurchase.objects.filter(pk=purchase.pk).update(credits_remaining=F("credits_remaining") - 1)
+            booking.credit_consumed = True
+            publish(
+                ev.PackageCreditConsumed(
+                    purchase_id=purchase.pk, booking_id=booking.id, credits_remaining=purchase.credits_remaining - 1
+                ),
+                durable=True,
+            )
+        if booking.mode == BookingMode.ONLINE and not booking.meeting_url:
+            booking.meeting_url = meetings().create_room(
+                booking_id=booking.id, starts_at=booking.starts_at, ends_at=booking.ends_at, title="Tutoring session"
+            )
+        booking.status = BookingStatus.CONFIRMED
+        booking.confirmed_at = timezone.now()
+        booking.save()
+        _record(booking, actor=actor, action="confirmed", from_status=BookingStatus.PENDING)
+        publish(
+            ev.BookingConfirmed(
+                booking_id=booking.id,
+                student_id=booking.student_id,
+                tutor_user_id=booking.tutor_user_id,
+                starts_at=booking.starts_at,
+                ends_at=booking.ends_at,
+                amount_minor=booking.price_minor,
+                currency=booking.currency,
+                package_purchase_id=booking.package_purchase_id,
+                meeting_url=booking.meeting_url,
+            ),
+            durable=True,
+        )
+    return booking
+
+
+def _clear_proposal(booking: Booking) -> None:
+    booking.proposed_starts_at = None
+    booking.proposed_by = None
+    booking.proposal_reason = ""
+
+
+def do_decline_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") -> Booking:
+    with transaction.atomic():
+        booking = _lock_booking(booking_id)
+        _require_party(booking, actor, "tutor")
+        _require_state(booking, BookingStatus.PENDING)
+        booking.status = BookingStatus.DECLINED
+        booking.status_reason = reason
+        _clear_proposal(booking)
+        booking.save()
+        _record(booking, actor=actor, action="declined", from_status=BookingStatus.PENDING, details={"reason": reason})
+        publish(
+            ev.BookingDeclined(
+                booking_id=booking.id,
+                student_id=booking.student_id,
+                tutor_user_id=booking.tutor_user_id,
+                starts_at=booking.starts_at,
+                reason=reason,
+            ),
+            durable=True,
+        )
+    invalidate_slots(booking.tutor_id)
+    return booking
+
+
+def do_cancel_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") -> Booking:
+    with transaction.atomic():
+        booking = _lock_booking(booking_id)
+        _require_party(booking, actor, "student", "tutor", "admin")
+        _require_state(booking, BookingStatus.PENDING, BookingStatus.CONFIRMED)
+        now = timezone.now()
+        if booking.starts_at <= now:
+            raise Conflict("The session has already started; it can no longer be cancelled", code="booking_started")
+        previous = booking.status
+        by_student = actor.id == booking.student_id
+        # The student is refunded when the tutor (or an admin) cancels, or when they cancel before the cutoff.
+        refund = (
+            (not by_student)
+            or previous == BookingStatus.PENDING
+            or (booking.starts_at - now >= dt.timedelta(hours=refund_cutoff_hours()))
+        )
+        booking.status = BookingStatus.CANCELLED
+        booking.status_reason = reason
+        booking.cancelled_by = actor
+        booking.refund_eligible = refund
+        _clear_proposal(booking)
+        if booking.credit_consumed and refund and booking.package_purchase_id:
+            PackagePurchase.objects.select_for_update().filter(pk=booking.package_purchase_id).update(
+                credits_remaining=F("credits_remaining") + 1
+            )
+            booking.credit_consumed = False
+            remaining = PackagePurchase.objects.values_list("credits_remaining", flat=True).get(pk=booking.package_purchase_id)
+            publish(
+                ev.PackageCreditReturned(
+                    purchase_id=booking.package_purchase_id, booking_id=booking.id, credits_remaining=remaining
+                ),
+                durable=True,
+            )
+        booking.save()
+        _record(
+            booking, actor=actor, action="cancelled", from_status=previous, details={"reason": reason, "refund_eligible": refund}
+        )
+        publish(
+            ev.BookingCancelled(
+                booking_id=booking.id,
+                student_id=booking.student_id,
+                tutor_user_id=booking.tutor_user_id,
+                cancelled_by_id=actor.id,
+                starts_at=booking.starts_at,
+                amount_minor=booking.price_minor,
+                currency=booking.currency,
+                refund_eligible=refund,
+                was_confirmed=previous == BookingStatus.CONFIRMED,
+                package_purchase_id=booking.package_purchase_id,
+                reason=reason,
+            ),
+            durable=True,
+        )
+    invalidate_slots(booking.tutor_id)
+    return booking
+
+
+def do_complete_booking(*, booking_id: uuid.UUID, actor: User | None) -> Booking:
+    """The tutor (or the scheduled task, actor None) marks a confirmed session completed after its end."""
+    with transaction.atomic():
+        booking = _lock_booking(booking_id)
+        if actor is not None:
+            _require_party(booking, actor, "tutor", "admin")
+        _require_state(booking, BookingStatus.CONFIRMED)
+        if booking.ends_at > timezone.now():
+            raise Conflict("The session has not ended yet", code="not_ended")
+        booking.status = BookingStatus.COMPLETED
+        _clear_proposal(booking)
+        booking.save()
+        _record(booking, actor=actor, action="completed", from_status=BookingStatus.CONFIRMED, details={"auto": actor is None})
+        publish(
+            ev.BookingCompleted(
+                booking_id=booking.id,
+                student_id=booking.student_id,
+                tutor_user_id=booking.tutor_user_id,
+                starts_at=booking.starts_at,
+                ends_at=booking.ends_at,
+                amount_minor=booking.price_minor,
+                currency=booking.currency,
+                package_purchase_id=booking.package_purchase_id,
+            ),
+            durable=True,
+        )
+    return booking
+
+
+def do_mark_no_show(*, booking_id: uuid.UUID, actor: User, who: str) -> Booking:
+    with transaction.atomic():
+        booking = _lock_booking(booking_id)
+        _require_party(booking, actor, "tutor" if who == "student" else "admin")
+        _require_state(booking, BookingStatus.CONFIRMED)
+        if booking.starts_at > timezone.now():
+            raise Conflict("The session has not started yet", code="not_started")
+        booking.status = BookingStatus.NO_SHOW_STUDENT if who == "student" else BookingStatus.NO_SHOW_TUTOR
+        if who == "tutor":
+            booking.refund_eligible = True
+            if booking.credit_consumed and booking.package_purchase_id:
+                PackagePurchase.objects.filter(pk=booking.package_purchase_id).update(
+                    credits_remaining=F("credits_remaining") + 1
+                )
+                booking.credit_consumed = False
+        _clear_proposal(booking)
+        booking.save()
+        _record(booking, actor=actor, action=f"no_show_{who}", from_status=BookingStatus.CONFIRMED)
+        publish(
+            ev.BookingNoShow(
+                booking_id=booking.id,
+                student_id=booking.student_id,
+                tutor_user_id=booking.tutor_user_id,
+                who=who,
+                starts_at=booking.starts_at,
+                amount_minor=booking.price_minor,
+                currency=booking.currency,
+            ),
+            durable=True,
+        )
+    return booking
+
+
+def do_propose_reschedule(*, booking_id: uuid.UUID, actor: User, starts_at: dt.datetime, reason: str = "") -> Booking:
+    starts_at = aware(starts_at)
+    with transaction.atomic():
+        booking = _lock_booking(booking_id)
+        _require_party(booking, actor, "student", "tutor")
+        _require_state(booking, BookingStatus.PENDING, BookingStatus.CONFIRMED)
+        if booking.proposed_starts_at is not None:
+            raise Conflict("A new time is already proposed; accept or decline it first", code="reschedule_pending")
+        if booking.starts_at <= timezone.now():
+            raise Conflict("The session has already started", code="booking_started")
+        if starts_at == booking.starts_at:
+            raise BadRequest("That is the current time of the booking", code="same_time")
+        profile = TutorProfile.objects.get(pk=booking.tutor_id)
+        check_bookable_time(
+            profile=profile,
+            student=booking.student,
+            starts_at=starts_at,
+            duration=booking.duration_minutes,
+            exclude_booking=booking.id,
+        )
+        booking.proposed_starts_at = starts_at
+        booking.proposed_by = actor
+        booking.proposal_reason = reason
+        booking.save()
+        _record(
+            booking,
+            actor=actor,
+            action="reschedule_proposed",
+            from_status=booking.status,
+            details={"proposed_starts_at": starts_at.isoformat(), "reason": reason},
+        )
+        publish(
+            ev.BookingRescheduleProposed(
+                booking_id=booking.id,
+                student_id=booking.student_id,
+                tutor_user_id=booking.tutor_user_id,
+                proposed_by_id=actor.id,
+                starts_at=booking.starts_at,
+                proposed_starts_at=starts_at,
+                reason=reason,
+            ),
+            durable=True,
+        )
+    return booking
+
+
+def do_answer_reschedule(*, booking_id: uuid.UUID, actor: User, accept: bool) -> Booking:
+    with conflicts_as_409("That time has just been taken; choose another", "slot_taken"), transaction.atomic():
+        booking = _lock_booking(booking_id)
+        _require_party(booking, actor, "student", "tutor")
+        _require_state(booking, BookingStatus.PENDING, BookingStatus.CONFIRMED)
+        if booking.proposed_starts_at is None:
+            raise Conflict("No new time is proposed for this booking", code="no_reschedule_pending")
+        if booking.proposed_by_id == actor.id:
+            raise PermissionDenied("The other party answers a proposal, not the one who made it", code="own_proposal")
+        proposed = booking.proposed_starts_at
+        if not accept:
+            _clear_proposal(booking)
+            booking.save()
+            _record(
+                booking,
+                actor=actor,
+                action="reschedule_declined",
+                from_status=booking.status,
+                details={"proposed_starts_at": proposed.isoformat()},
+            )
+            publish(
+                ev.BookingRescheduleDeclined(
+                    booking_id=booking.id,
+                    student_id=booking.student_id,
+                    tutor_user_id=booking.tutor_user_id,
+                    proposed_starts_at=proposed,
+                ),
+                durable=True,
+            )
+            return booking
+        profile = TutorProfile.objects.get(pk=booking.tutor_id)
+        ends_at, blocked_until = check_bookable_time(
+            profile=profile,
+            student=booking.student,
+            starts_at=proposed,
+            duration=booking.duration_minutes,
+            exclude_booking=booking.id,
+        )
+        previous = booking.starts_at
+        booking.starts_at, booking.ends_at, booking.blocked_until = proposed, ends_at, blocked_until
+        _clear_proposal(booking)
+        booking.save()
+        _record(
+            booking,
+            actor=actor,
+            action="rescheduled",
+            from_status=booking.status,
+            details={"previous_starts_at": previous.isoformat(), "starts_at": proposed.isoformat()},
+        )
+        publish(
+            ev.BookingRescheduled(
+                booking_id=booking.id,
+                student_id=booking.student_id,
+                tutor_user_id=booking.tutor_user_id,
+                previous_starts_at=previous,
+                starts_at=proposed,
+                ends_at=ends_at,
+            ),
+            durable=True,
+        )
+    invalidate_slots(booking.tutor_id)
+    return booking
+
+
+def expire_pending_bookings(*, now: dt.datetime | None = None) -> int:
+    """Pending bookings not confirmed before their start, or within BOOKING_PENDING_EXPIRY_HOURS."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(hours=pending_expiry_hours())
+    ids = list(
+        Booking.objects.filter(Q(starts_at__lte=now) | Q(created_at__lte=cutoff), status=BookingStatus.PENDING).values_list(
+            "id", flat=True
+        )[:500]
+    )
+    done = 0
+    for booking_id in ids:
+        with transaction.atomic():
+            booking = Booking.objects.select_for_update().filter(pk=booking_id, status=BookingStatus.PENDING).first()
+            if booking is None:  # confirmed or expired meanwhile: idempotent
+                continue
+            booking.status = BookingStatus.EXPIRED
+            _clear_proposal(booking)
+            booking.save()
+            _record(booking, actor=None, action="expired", from_status=BookingStatus.PENDING)
+            publish(
+                ev.BookingExpired(
+                    booking_id=booking.id,
+                    student_id=booking.student_id,
+                    tutor_user_id=booking.tutor_user_id,
+                    starts_at=booking.starts_at,
+                ),
+                durable=True,
+            )
+            invalidate_slots(booking.tutor_id)
+            done += 1
+    return done
+
+
+def complete_finished_bookings(*, now: dt.datetime | None = None) -> int:
+    """Confirmed sessions that ended more than BOOKING_AUTOCOMPLETE_AFTER_HOURS ago become completed."""
+    now = now or timezone.now()
+    grace = dt.timedelta(hours=int(getattr(settings, "BOOKING_AUTOCOMPLETE_AFTER_HOURS", 2)))
+    ids = list(
+        Booking.objects.filter(status=BookingStatus.CONFIRMED, ends_at__lte=now - grace).values_list("id", flat=True)[:500]
+    )
+    done = 0
+    for booking_id in ids:
+        try:
+            do_complete_booking(booking_id=booking_id, actor=None)
+            done += 1
+        except Conflict:
+            continue
+    return done
+
+
+# --- packages --------------------------------------------------------------------------------------
+
+
+def do_create_package(*, profile: TutorProfile, data: dict[str, Any]) -> Package:
+    if data["duration_minutes"] not in ALLOWED_LENGTHS:
+        raise ValidationFailed(f"duration_minutes must be one of {ALLOWED_LENGTHS}", code="invalid_duration")
+    return Package.objects.create(tutor=profile, currency=profile.currency, **data)
+
+
+def do_update_package(*, package: Package, changes: dict[str, Any]) -> Package:
+    for key, value in changes.items():
+        if value is not None:
+            setattr(package, key, value)
+    package.save()
+    return package
+
+
+def do_purchase_package(*, student: User, package_id: uuid.UUID) -> PackagePurchase:
+    if student.role != Role.STUDENT:
+        raise PermissionDenied("Only students buy packages", code="role_required")
+    package = (
+        Package.objects.select_related("tutor").filter(pk=package_id, is_active=True, tutor__status=TutorStatus.APPROVED).first()
+    )
+    if package is None:
+        raise NotFound("No package on sale with that id")
+    with transaction.atomic():
+        purchase = PackagePurchase.objects.create(
+            package=package,
+            student=student,
+            tutor=package.tutor,
+            sessions_total=package.session_count,
+            credits_remaining=package.session_count,
+            duration_minutes=package.duration_minutes,
+            price_minor=package.price_minor,
+            currency=package.currency,
+            validity_days=package.validity_days,
+        )
+        publish(
+            ev.PackagePurchased(
+                purchase_id=purchase.id,
+                package_id=package.id,
+                student_id=student.id,
+                tutor_user_id=package.tutor.user_id,
+                amount_minor=package.price_minor,
+                currency=package.currency,
+                sessions=package.session_count,
+            ),
+            durable=True,
+        )
+    return purchase
+
+
+def do_activate_purchase(*, purchase_id: uuid.UUID, now: dt.datetime | None = None) -> PackagePurchase:
+    """Admin (until the payments module exists) or a payment handler activates a pending purchase."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        purchase = PackagePurchase.objects.select_for_update().select_related("tutor").filter(pk=purchase_id).first()
+        if purchase is None:
+            raise NotFound("No package purchase with that id")
+        if purchase.status != PurchaseStatus.PENDING:
+            raise Conflict(f"A purchase that is {purchase.status} cannot be activated", code="invalid_state")
+        purchase.status = PurchaseStatus.ACTIVE
+        purchase.activated_at = now
+        purchase.expires_at = now + dt.timedelta(days=purchase.validity_days)
+        purchase.save()
+        publish(
+            ev.PackageActivated(
+                purchase_id=purchase.id,
+                student_id=purchase.student_id,
+                tutor_user_id=purchase.tutor.user_id,
+                expires_at=purchase.expires_at,
+            ),
+            durable=True,
+        )
+    return purchase
+
+
+# --- reviews and favourites ------------------------------------------------------------------------
+
+
+def _apply_rating(profile_id: uuid.UUID, delta_sum: int, delta_count: int) -> None:
+    profile = TutorProfile.objects.select_for_update().get(pk=profile_id)
+    profile.rating_sum = max(0, profile.rating_sum + delta_sum)
+    profile.review_count = max(0, profile.review_count + delta_count)
+    profile.average_rating = round(profile.rating_sum / profile.review_count, 2) if profile.review_count else 0
+    profile.save(update_fields=["rating_sum", "review_count", "average_rating"])
+
+
+def do_create_review(*, student: User, booking_id: uuid.UUID, rating: int, comment: str = "") -> Review:
+    with conflicts_as_409("This booking is already reviewed", "already_reviewed"), transaction.atomic():
+        booking = Booking.objects.select_for_update().filter(pk=booking_id).first()
+        if booking is None or (booking.student_id != student.id and booking.tutor_user_id != student.id):
+            raise NotFound("No booking with that id")
+        if booking.student_id != student.id:
+            raise PermissionDenied("Only the student of a booking reviews it", code="not_allowed_for_party")
+        if booking.status != BookingStatus.COMPLETED:
+            raise Conflict("Only a completed session can be reviewed", code="not_completed")
+        if Review.objects.filter(booking=booking).exists():
+            raise Conflict("This booking is already reviewed", code="already_reviewed")
+        review = Review.objects.create(
+            booking=booking, tutor_id=booking.tutor_id, student=student, rating=rating, comment=comment
+        )
+        _apply_rating(booking.tutor_id, rating, 1)
+        publish(
+            ev.ReviewCreated(
+                review_id=review.id,
+                booking_id=booking.id,
+                tutor_id=booking.tutor_id,
+                tutor_user_id=booking.tutor_user_id,
+                student_id=student.id,
+                rating=rating,
+            )
+        )
+    invalidate_public()
+    return review
+
+
+def do_respond_review(*, tutor_user: User, review_id: uuid.UUID, response: str) -> Review:
+    with transaction.atomic():
+        review = Review.objects.select_for_update().select_related("tutor").filter(pk=review_id).first()
+        if review is None or review.tutor.user_id != tutor_user.id:
+            raise NotFound("No review of yours with that id")
+        if review.responded_at is not None:
+            raise Conflict("You have already responded to this review", code="already_responded")
+        review.response = response
+        review.responded_at = timezone.now()
+        review.save(update_fields=["response", "responded_at"])
+        publish(ev.ReviewResponded(review_id=review.id, tutor_user_id=tutor_user.id, student_id=review.student_id))
+    invalidate_public()
+    return review
+
+
+def do_hide_review(*, review_id: uuid.UUID, hidden: bool) -> Review:
+    with transaction.atomic():
+        review = Review.objects.select_for_update().filter(pk=review_id).first()
+        if review is None:
+            raise NotFound("No review with that id")
+        if review.is_hidden != hidden:
+            review.is_hidden = hidden
+            review.save(update_fields=["is_hidden"])
+            sign = -1 if hidden else 1
+            _apply_rating(review.tutor_id, sign * review.rating, sign)
+            publish(ev.ReviewHidden(review_id=review.id, tutor_id=review.tutor_id, hidden=hidden))
+    invalidate_public()
+    return review
+
+
+def do_add_favourite(*, student: User, tutor_id: uuid.UUID) -> bool:
+    if student.role != Role.STUDENT:
+        raise PermissionDenied("Only students keep favourite tutors", code="role_required")
+    if not TutorProfile.objects.filter(pk=tutor_id, status=TutorStatus.APPROVED).exists():
+        raise NotFound("No tutor with that id")
+    with transaction.atomic():
+        _, created = Favourite.objects.get_or_create(student=student, tutor_id=tutor_id)
+    return created
+
+
+def do_remove_favourite(*, student: User, tutor_id: uuid.UUID) -> None:
+    Favourite.objects.filter(student=student, tutor_id=tutor_id).delete()
+
+
+# --- calendar feed ---------------------------------------------------------------------------------
+
+
+def get_or_create_feed(*, user: User) -> CalendarFeed:
+    feed, _ = CalendarFeed.objects.get_or_create(user=user)
+    return feed
+
+
+def do_rotate_feed(*, user: User) -> CalendarFeed:
+    feed, created = CalendarFeed.objects.get_or_create(user=user)
+    if not created:
+        feed.token = new_feed_token()
+        feed.created_at = timezone.now()
+        feed.save(update_fields=["token", "created_at"])
+    return feed
+
+
+def do_revoke_feed(*, user: User) -> None:
+    CalendarFeed.objects.filter(user=user).delete()
