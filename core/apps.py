@@ -7,6 +7,8 @@ from core.registry import Schedule
 CORE_SCHEDULES = [
     Schedule("core.tasks.drain_outbox", cron="* * * * *", name="core.drain_outbox"),
     Schedule("core.tasks.purge_effect_keys", cron="17 3 * * *", name="core.purge_effect_keys"),
+    Schedule("core.console.services.purge_deleted_users", cron="40 3 * * *", name="core.purge_deleted_users"),
+    Schedule("core.console.services.purge_audit", cron="50 3 * * *", name="core.purge_audit"),
 ]
 
 

@@ -148,3 +148,25 @@ class EffectKey(models.Model):
 
     key = models.CharField(max_length=200, primary_key=True)
     created_at = models.DateTimeField(default=dj_tz.now, db_index=True)
+
+
+class DataExport(models.Model):
+    """A user's GDPR export: a ZIP of every enabled module's data, downloadable for 7 days."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        READY = "ready"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="data_exports")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    file = models.CharField(max_length=255, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=dj_tz.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

@@ -47,7 +47,7 @@ class ApiClient:
         return headers
 
     def _url(self, path: str) -> str:
-        return path if path.startswith(("/api/", "/_allauth/", "/health", "/metrics", "/ws/", "/admin")) else self.prefix + path
+        return path if path.startswith(("/api/", "/_allauth/", "/health", "/metrics", "/ws/")) else self.prefix + path
 
     def get(self, path: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Any:
         return self.client.get(self._url(path), data=params or {}, headers=self._headers(headers))

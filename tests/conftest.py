@@ -82,3 +82,18 @@ def anon() -> ApiClient:
 def events() -> Iterator[list[Any]]:
     with capture_events() as captured:
         yield captured
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
+    """channels' database_sync_to_async threads keep their own connections; on PostgreSQL they
+    would block dropping the test database at the end, so end them first."""
+    yield
+    if not settings.IS_POSTGRES:
+        return
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -56,6 +56,10 @@ def build_api() -> NinjaAPI:
     api.add_router("/me", me_router)
     api.add_router("/utils", utils_router)
     api.add_router("/users", users_router)
+    import core.console.privacy_api  # noqa: F401 - adds /me/export, DELETE /me, ... to the /me router
+    from core.console.admin_api import router as admin_router
+
+    api.add_router("/admin", admin_router)
 
     for module in enabled_modules():
         for prefix, dotted in module.routers.items():
