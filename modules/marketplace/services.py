@@ -68,12 +68,19 @@ def slots_namespace(tutor_id: uuid.UUID) -> str:
     return f"mkt:slots:{tutor_id}"
 
 
+def _bump_now_and_on_commit(namespace: str) -> None:
+    # Now, so this request's own later reads miss; again on commit, so a reader that cached the
+    # pre-commit state in between is invalidated too.
+    bump_version(namespace)
+    transaction.on_commit(lambda: bump_version(namespace))
+
+
 def invalidate_public() -> None:
-    transaction.on_commit(lambda: bump_version(NS_PUBLIC))
+    _bump_now_and_on_commit(NS_PUBLIC)
 
 
 def invalidate_slots(tutor_id: uuid.UUID) -> None:
-    transaction.on_commit(lambda: bump_version(slots_namespace(tutor_id)))
+    _bump_now_and_on_commit(slots_namespace(tutor_id))
 
 
 def _sqlstate(exc: BaseException) -> str | None:
