@@ -28,6 +28,7 @@ def register() -> None:
     hooks.register(HOOKS.USER_ERASE, LABEL, erase_user)
     hooks.register(HOOKS.ADMIN_FIGURES, LABEL, admin_figures)
     hooks.register(HOOKS.DEMO_DATA, LABEL, demo_data)
+    hooks.register(HOOKS.INTEGRITY_CHECKS, LABEL, integrity_checks)
 
 
 def register_templates() -> None:
@@ -349,11 +350,13 @@ def erase_user(user: User) -> None:
     transaction.on_commit(drop_files)
 
 
-def admin_figures() -> dict[str, Any]:
+def admin_figures(months: int = 12, **_: Any) -> dict[str, Any]:
+    """Core documents fn() and calls fn(months=...): accept both."""
     from modules.tracker import models as m
 
     since = timezone.now() - dt.timedelta(days=30)
     return {
+        "results_last_months": m.Result.objects.filter(created_at__gte=timezone.now() - dt.timedelta(days=31 * months)).count(),
         "active_trackers_30d": m.StudySession.objects.filter(started_at__gte=since).values("user").distinct().count(),
         "tracker_users": m.Preferences.objects.count(),
         "courses": m.Course.objects.filter(deleted_at__isnull=True).count(),
@@ -363,6 +366,36 @@ def admin_figures() -> dict[str, Any]:
         "assignments_overdue": m.Assignment.objects.filter(status=m.AssignmentStatus.OVERDUE).count(),
         "weekly_reports": m.WeeklyReport.objects.count(),
     }
+
+
+def integrity_checks(repair: bool = False, **_: Any) -> list[dict[str, Any]]:
+    """Stored percentages and letters that disagree with score / max and the owner's scale."""
+    from modules.tracker import grading
+    from modules.tracker import models as m
+
+    findings: list[dict[str, Any]] = []
+    scales: dict[Any, list[grading.Band]] = {
+        user_id: grading.parse_scale(scale) for user_id, scale in m.Preferences.objects.values_list("user_id", "grading_scale")
+    }
+    default = grading.parse_scale(None)
+    fixed: list[Any] = []
+    for r in m.Result.objects.only("id", "user_id", "score", "max_score", "percentage", "grade").iterator(chunk_size=2000):
+        pct = grading.percentage(r.score, r.max_score)
+        letter = grading.band_for(pct, scales.get(r.user_id, default)).letter
+        if pct != r.percentage or letter != r.grade:
+            findings.append(
+                {
+                    "check": "result_grade",
+                    "detail": f"result {r.id}: stored {r.percentage}/{r.grade}, expected {pct}/{letter}",
+                    "repaired": repair,
+                }
+            )
+            if repair:
+                r.percentage, r.grade = pct, letter
+                fixed.append(r)
+    if fixed:
+        m.Result.objects.bulk_update(fixed, ["percentage", "grade"], batch_size=500)
+    return findings
 
 
 DEMO_COURSES = [

@@ -121,6 +121,19 @@ def test_admin_figures(api):
     make_course(api)
     figures = hooks.call(HOOKS.ADMIN_FIGURES)["tracker"]
     assert figures["courses"] == 1 and figures["tracker_users"] == 1
+    assert hooks.call(HOOKS.ADMIN_FIGURES, months=3)["tracker"]["courses"] == 1  # core's console passes months
+
+
+def test_integrity_check_finds_and_repairs_a_wrong_grade(api):
+    course = make_course(api)
+    result = add_result(api, course["id"], 95)
+    assert hooks.call(HOOKS.INTEGRITY_CHECKS, repair=False)["tracker"] == []
+    Result.objects.filter(id=result["id"]).update(percentage=50, grade="F")
+    found = hooks.call(HOOKS.INTEGRITY_CHECKS, repair=False)["tracker"]
+    assert len(found) == 1 and "expected 95.00/A" in found[0]["detail"]
+    hooks.call(HOOKS.INTEGRITY_CHECKS, repair=True)
+    assert api.get(f"/tracker/results/{result['id']}").json()["grade"] == "A"
+    assert hooks.call(HOOKS.INTEGRITY_CHECKS, repair=False)["tracker"] == []
 
 
 def test_demo_data_is_idempotent(db):
