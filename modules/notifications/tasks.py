@@ -203,8 +203,8 @@ def send_session_reminders() -> int:
 
 def purge_old_notifications(days: int | None = None) -> int:
     days = days or int(getattr(settings, "NOTIFICATIONS_RETENTION_DAYS", 90))
-    deleted, _ = Notification.objects.filter(created_at__lt=timezone.now() - dt.timedelta(days=days)).delete()
-    return deleted
+    _, per_model = Notification.objects.filter(created_at__lt=timezone.now() - dt.timedelta(days=days)).delete()
+    return per_model.get(Notification._meta.label, 0)
 
 
 def purge_email_logs(days: int | None = None) -> int:
