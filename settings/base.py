@@ -49,7 +49,7 @@ ENABLED_MODULES = resolve_enabled_modules(AVAILABLE_MODULES, env_str("ENABLED_MO
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "core.admin_apps.PlatformAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -397,6 +397,11 @@ LOGGING = {
         "django_q": {"level": "WARNING" if TESTING else "INFO"},
     },
 }
+
+ADMIN_REQUIRE_MFA = env_bool("ADMIN_REQUIRE_MFA", PRODUCTION)
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
+ACCOUNT_DELETION_GRACE_DAYS = env_int("ACCOUNT_DELETION_GRACE_DAYS", 30)
 
 # --- product rules shared by modules -------------------------------------------------------------
 PLATFORM_NAME = env_str("PLATFORM_NAME", "Tutoring Platform")
