@@ -338,7 +338,8 @@ def erase_user(user: User) -> None:
         Block.objects.filter(Q(blocker=user) | Q(blocked=user)).delete()
 
 
-def admin_figures() -> dict[str, Any]:
+def admin_figures(**_: Any) -> dict[str, Any]:
+    """Figures for the admin dashboard (core passes months=...; these are recent counts)."""
     now = timezone.now()
     start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return {

@@ -267,7 +267,8 @@ def erase_user(user: User) -> None:
         SessionReminder.objects.filter(Q(student=user) | Q(tutor=user)).delete()
 
 
-def admin_figures() -> dict[str, Any]:
+def admin_figures(**_: Any) -> dict[str, Any]:
+    """Figures for the admin dashboard (core passes months=...; these are recent counts)."""
     from modules.notifications.models import EmailLog
 
     since = timezone.now() - dt.timedelta(days=1)
