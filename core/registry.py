@@ -191,8 +191,19 @@ class HookRegistry:
         return list(self._hooks.get(name, []))
 
     def call(self, name: str, **kwargs: Any) -> dict[str, Any]:
-        """Call every contributor; returns {owner: result}."""
-        return {owner: fn(**kwargs) for owner, fn in self.entries(name)}
+        """Call every contributor with the keyword arguments it declares; returns {owner: result}."""
+        return {owner: fn(**_accepted(fn, kwargs)) for owner, fn in self.entries(name)}
+
+
+def _accepted(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Only the arguments ``fn`` takes, so a hook may ignore context it does not need (e.g. months)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params}
 
 
 @dataclass
@@ -201,7 +212,7 @@ class Hooks:
 
     USER_EXPORT: str = "user_export"  # fn(user) -> JSON-able dict
     USER_ERASE: str = "user_erase"  # fn(user) -> None
-    ADMIN_FIGURES: str = "admin_figures"  # fn() -> dict
+    ADMIN_FIGURES: str = "admin_figures"  # fn(months: int) -> dict (months optional)
     INTEGRITY_CHECKS: str = "integrity_checks"  # fn(repair: bool) -> list[dict]
     CONTACT_POLICY: str = "contact_policy"  # fn(sender, recipient) -> str | None (a reason to allow)
     NOTIFICATION_TEMPLATES: str = "notification_templates"  # fn() -> dict[str, template]
