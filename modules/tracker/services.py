@@ -470,6 +470,8 @@ def do_create_plan(user: User, *, course: Course, **fields: Any) -> tuple[StudyP
 def do_update_plan(user: User, plan: StudyPlan, **changes: Any) -> tuple[StudyPlan, list[dict[str, Any]]]:
     if plan.status in (PlanStatus.COMPLETED, PlanStatus.MISSED) and set(changes) - {"notes", "status"}:
         raise Conflict("A completed or missed plan cannot be rescheduled", code="plan_closed")
+    if "date" in changes and changes["date"] != plan.date and changes["date"] < local_today(user):
+        raise invalid("date", "A plan cannot be moved into the past")
     for key, value in changes.items():
         setattr(plan, key, value)
     plan.save()

@@ -82,6 +82,10 @@ def test_plan_validation(api):
     future = next_weekday(3)
     assert api.post("/tracker/plans", plan_body(course["id"], future, minutes=10)).status_code == 422
     assert api.post("/tracker/plans", plan_body(course["id"], future, study_type="cramming")).status_code == 422
+    plan = api.post("/tracker/plans", plan_body(course["id"], future)).json()["plan"]
+    assert api.patch(f"/tracker/plans/{plan['id']}", {"date": yesterday.isoformat()}).status_code == 422
+    moved = api.patch(f"/tracker/plans/{plan['id']}", {"start_time": "15:30", "planned_minutes": 90})
+    assert moved.status_code == 200 and moved.json()["plan"]["start_time"] == "15:30:00"
 
 
 def test_complete_plan_logs_study_time(api):
