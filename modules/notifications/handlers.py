@@ -2,6 +2,11 @@
 imports the modules that publish them, and a handler whose publisher is switched off never runs.
 
 Fields are read defensively (getattr); an event lacking what a handler needs is skipped and logged.
+
+These are defaults. A publishing module that tells its own users about an event registers a template
+named after the event (``marketplace.booking_confirmed`` for ``marketplace.booking_confirmed.v1``) and
+calls notify itself; then the handler here stays silent for that event, so nobody hears it twice.
+Session-reminder and unread-message bookkeeping happen regardless.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +24,7 @@ from django.utils import timezone
 
 from core.events import event_payload, subscribe
 from core.models import User
-from core.notify import notify
+from core.notify import all_templates, notify
 from modules.notifications.models import PendingMessageNotice, SessionReminder
 from modules.notifications.services import user_zone
 
@@ -48,6 +54,14 @@ def _as_datetime(value: Any) -> dt.datetime | None:
         except ValueError:
             return None
     return None
+
+
+_VERSION = re.compile(r"\.v\d+$")
+
+
+def owner_notifies(evt: Any) -> bool:
+    """Did the publishing module register its own template for this event (and so notify itself)?"""
+    return _VERSION.sub("", str(getattr(evt, "event_type", ""))) in all_templates()
 
 
 def _key(evt: Any, user_id: Any) -> str:
@@ -104,6 +118,8 @@ def _booking_parts(evt: Any) -> tuple[Any, User | None, User | None, dt.datetime
 
 
 def _notify_parties(evt: Any, template: str, *, to_student: bool = True, to_tutor: bool = True, **extra: Any) -> None:
+    if owner_notifies(evt):
+        return
     parts = _booking_parts(evt)
     if parts is None:
         return
@@ -158,6 +174,8 @@ def _remember_session(evt: Any) -> None:
 
 
 def _single(evt: Any, field: str, category: str, template: str, **context: Any) -> None:
+    if owner_notifies(evt):
+        return
     user = _users(getattr(evt, field, None)).get(_as_uuid(getattr(evt, field, None)))
     if user is None:
         logger.warning("%s: no user in %s; skipped", getattr(evt, "event_type", evt), field)

@@ -13,9 +13,36 @@ from typing import Any
 import pytest
 from django.db import transaction
 
+from core import events as core_events
+from core import notify as core_notify
 from core.events import publish
-from core.registry import ports
-from modules.notifications.services import PUSH_PORT
+from core.registry import is_enabled, ports
+
+if not is_enabled("notifications"):  # switched off (ENABLED_MODULES): nothing here to test
+    collect_ignore_glob = ["test_*.py"]
+
+PUSH_PORT = "notifications.push"
+
+
+@pytest.fixture(autouse=True)
+def only_notifications_handlers() -> Iterator[None]:
+    """As if the publishing modules were switched off: for the event types handled here, only this
+    module's handlers listen, and the publishers' own templates are out of the registry. So these
+    tests behave the same whichever other modules are enabled."""
+    from modules.notifications.handlers import _VERSION, HANDLERS
+
+    saved_subs = {t: list(core_events._subscribers.get(t, [])) for t in HANDLERS}
+    saved_templates = dict(core_notify._templates)
+    for event_type in HANDLERS:
+        core_events._subscribers[event_type] = [
+            h for h in saved_subs[event_type] if h.__module__.startswith("modules.notifications")
+        ]
+        core_notify._templates.pop(_VERSION.sub("", event_type), None)
+    yield
+    for event_type, subs in saved_subs.items():
+        core_events._subscribers[event_type] = subs
+    core_notify._templates.clear()
+    core_notify._templates.update(saved_templates)
 
 
 def fake_event(event_type: str, **fields: Any) -> Any:

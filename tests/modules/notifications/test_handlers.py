@@ -9,6 +9,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from core.notify import register_template
 from core.registry import is_enabled
 from modules.notifications import tasks
 from modules.notifications.models import Notification, SessionReminder
@@ -189,3 +190,11 @@ def test_with_messaging_on_an_unread_message_is_notified_and_a_read_one_is_not(
         admin.post("/messaging/messages", {"recipient_id": str(student.pk), "body": "Still waiting"})
     assert tasks.scan_unread_messages() == 1
     assert client_for(student).get("/notifications").json()["items"][0]["title"] == f"New message from {admin_user.full_name}"
+
+
+def test_a_publisher_that_notifies_itself_is_not_doubled(student, tutor, emit, booking_fields):
+    register_template("marketplace.booking_confirmed", category="bookings", subject="Confirmed", text="Confirmed.")
+    fields = booking_fields(starts_at=timezone.now() + dt.timedelta(hours=5))
+    emit("marketplace.booking_confirmed.v1", **fields)
+    assert not Notification.objects.exists()  # the publishing module's own handler tells its users
+    assert SessionReminder.objects.filter(booking_id=fields["booking_id"]).exists()  # reminders are still ours
