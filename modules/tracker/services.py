@@ -56,7 +56,11 @@ def invalid(field: str, message: str, code: str = "validation_error") -> Validat
 def get_prefs(user: User) -> Preferences:
     prefs = getattr(user, "_tracker_prefs", None)
     if prefs is None:
-        prefs, _ = Preferences.objects.get_or_create(user=user)
+        try:
+            with transaction.atomic():
+                prefs, _ = Preferences.objects.get_or_create(user=user)
+        except IntegrityError:  # two first requests at once: the other one created it
+            prefs = Preferences.objects.get(user=user)
         user._tracker_prefs = prefs  # type: ignore[attr-defined]
     return prefs
 

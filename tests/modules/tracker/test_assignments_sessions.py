@@ -100,3 +100,21 @@ def test_logged_session_derives_duration_and_refuses_end_before_start(api, make_
         ).status_code
         == 404
     )
+
+
+def test_a_timer_on_a_plan_marks_it_in_progress_and_its_minutes_complete_it(api):
+    course = make_course(api)
+    day = timezone.now().date() + dt.timedelta(days=1)
+    plan = api.post(
+        "/tracker/plans",
+        {"course_id": course["id"], "topic": "Graphs", "date": day.isoformat(), "start_time": "09:00", "planned_minutes": 60},
+    ).json()["plan"]
+    session = api.post("/tracker/sessions/start", {"plan_id": plan["id"]}).json()
+    assert session["course"]["id"] == course["id"]
+    assert api.get(f"/tracker/plans/{plan['id']}").json()["status"] == "in-progress"
+    StudySession.objects.filter(id=session["id"]).update(started_at=timezone.now() - dt.timedelta(minutes=52))
+    api.post(f"/tracker/sessions/{session['id']}/stop", {})
+    done = api.post(f"/tracker/plans/{plan['id']}/complete", {}).json()
+    assert done["status"] == "completed" and done["actual_minutes"] == 52
+    assert StudySession.objects.count() == 1  # no second session: the timer already logged the time
+    assert api.get("/tracker/dashboard").json()["hours_studied"] == round(52 / 60, 2)
