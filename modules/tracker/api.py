@@ -165,15 +165,13 @@ def set_grading_scale(request: HttpRequest, payload: GradingScaleIn) -> Any:
 
 
 @router.get("/courses", response={200: Page[CourseOut], **E(401, 422)})
-def list_courses(
-    request: HttpRequest, semester: str | None = None, active: bool | None = None, paging: Query[PageQuery] = None
-) -> Any:
+def list_courses(request: HttpRequest, paging: Query[PageQuery], semester: str | None = None, active: bool | None = None) -> Any:
     qs = selectors.courses_with_stats(current_user(request)).order_by("-is_active", "semester", "code", "id")
     if semester:
         qs = qs.filter(semester=semester)
     if active is not None:
         qs = qs.filter(is_active=active)
-    rows, meta = paginate(qs, paging or PageQuery())
+    rows, meta = paginate(qs, paging)
     return {"items": rows, **meta}
 
 

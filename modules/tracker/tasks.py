@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core.events import publish
 from core.notify import notify
-from core.tasks import claim_effect
+from core.tasks import claim_effect, release_effect
 from modules.tracker import grading
 from modules.tracker.events import AssignmentOverdue, PlanMissed
 from modules.tracker.models import Assignment, AssignmentStatus, PlanStatus, Preferences, StudyPlan, WeeklyReport
@@ -50,6 +50,16 @@ def _attach(prefs: Preferences) -> Preferences:
     return prefs
 
 
+def _notify_once(key: str, user: Any, category: str, template: str, context: dict[str, Any]) -> None:
+    """Notify under an already claimed key; a failure gives the key back so the next run retries."""
+    try:
+        with transaction.atomic():
+            notify(user, category, template, context, key=key)
+    except Exception:
+        release_effect(key)
+        raise
+
+
 def send_morning_emails(now: dt.datetime | str | None = None) -> int:
     """The day's plans and total hours, at each user's morning time in their zone; once per local day."""
     now = _now(now)
@@ -80,8 +90,7 @@ def send_morning_emails(now: dt.datetime | str | None = None) -> int:
             ],
             "total_hours": str(grading.q2(Decimal(minutes) / 60)),
         }
-        with transaction.atomic():
-            notify(user, "study_reminders", "tracker.morning_plan", context, key=key)
+        _notify_once(key, user, "study_reminders", "tracker.morning_plan", context)
         sent += 1
     return sent
 
@@ -103,8 +112,7 @@ def send_evening_reminders(now: dt.datetime | str | None = None) -> int:
         key = f"tracker:reminder:{user.pk}:{local.date().isoformat()}"
         if not claim_effect(key):
             continue
-        with transaction.atomic():
-            notify(user, "study_reminders", "tracker.plan_reminder", {"tomorrow": tomorrow.isoformat()}, key=key)
+        _notify_once(key, user, "study_reminders", "tracker.plan_reminder", {"tomorrow": tomorrow.isoformat()})
         sent += 1
     return sent
 
@@ -132,8 +140,6 @@ def generate_weekly_reports(now: dt.datetime | str | None = None) -> int:
         try:
             report = generate_weekly_report(user, week_start, now=now)
         except Exception:
-            from core.tasks import release_effect
-
             release_effect(key)
             raise
         made += 1
