@@ -36,6 +36,7 @@ class FakeServer:
                 step = owner.script.popleft() if owner.script else ("ok", None)
                 if step[0] == "hang":
                     owner.release.wait(30)
+                    self.close_connection = True  # drop the connection without an answer
                     return
                 if step[0] == "status":
                     payload = json.dumps(owner.error_body(step[1])).encode()
