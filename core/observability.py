@@ -67,6 +67,17 @@ def _route_of(request: HttpRequest) -> str:
     return match.route or match.view_name or "unmatched"
 
 
+class _QueryCounter:
+    """Counts SQL statements of one request (benchmarks read it from the X-DB-Queries header)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute: Callable[..., object], sql: str, params: object, many: bool, context: object) -> object:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
 class RequestContextMiddleware:
     """Gives every request an id (kept from X-Request-ID when safe), logs it, and records metrics."""
 
@@ -79,8 +90,16 @@ class RequestContextMiddleware:
         token = request_id_var.set(rid)
         request.request_id = rid  # type: ignore[attr-defined]
         started = time.perf_counter()
+        counter = _QueryCounter() if settings.QUERY_COUNT_HEADER else None
         try:
-            response = self.get_response(request)
+            if counter is not None:
+                from django.db import connection
+
+                with connection.execute_wrapper(counter):
+                    response = self.get_response(request)
+                response["X-DB-Queries"] = str(counter.count)
+            else:
+                response = self.get_response(request)
         finally:
             request_id_var.reset(token)
         elapsed = time.perf_counter() - started

@@ -151,6 +151,16 @@ def _languages() -> list[CodeName]:
     )
 
 
+class Pong(Schema):
+    pong: bool
+
+
+@utils_router.get("/ping", auth=None, response=Pong)
+def ping(request: HttpRequest) -> Pong:
+    """A trivial endpoint: the benchmark's floor (same process, middleware and API stack)."""
+    return Pong(pong=True)
+
+
 @utils_router.get("/countries", auth=None, response=list[CodeName])
 def list_countries(request: HttpRequest) -> list[CodeName]:
     return _countries()

@@ -66,3 +66,11 @@ def test_role_change_is_audited_and_last_admin_cannot_be_demoted(admin_user, stu
         change_role(actor=admin_user, user=admin_user, role="student")
     admin_user.refresh_from_db()
     assert admin_user.role == "admin"
+
+
+def test_query_count_header_when_enabled(student, client_for, settings):
+    assert "X-DB-Queries" not in client_for(student).get("/me")
+    settings.QUERY_COUNT_HEADER = True
+    res = client_for(student).get("/me")
+    assert int(res["X-DB-Queries"]) >= 1
+    assert client_for(None).get("/utils/ping").json() == {"pong": True}

@@ -1,0 +1,165 @@
+"""Write the request lines each scenario replays: METHOD<TAB>PATH<TAB>TOKEN<TAB>BODY, one per line.
+
+Runs inside Django against the benchmark database (tokens are real allauth JWTs bound to sessions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import sys
+import zoneinfo
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.base")
+import django  # noqa: E402
+
+django.setup()
+
+from django.apps import apps  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from core.models import User  # noqa: E402
+from core.testing import issue_access_token  # noqa: E402
+
+rng = random.Random(7)
+N = int(os.environ.get("BENCH_LINES", "2000"))
+
+
+def line(method: str, path: str, token: str = "", body: dict | None = None) -> str:
+    return "\t".join([method, path, token, json.dumps(body, default=str) if body else ""])
+
+
+def tokens_for(role: str, count: int) -> list[tuple[User, str]]:
+    users = list(User.objects.filter(role=role, email__endswith="@bench.local").order_by("email")[:count])
+    return [(u, issue_access_token(u)) for u in users]
+
+
+def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    scenarios: dict[str, list[str]] = {
+        "floor": [line("GET", "/api/v1/utils/ping")],
+        "health": [line("GET", "/health")],
+    }
+    students = tokens_for("student", 200)
+    if apps.is_installed("modules.marketplace"):
+        from modules.marketplace.models import Booking, Subject, TutorProfile
+
+        profiles = list(TutorProfile.objects.filter(status="approved").values_list("id", "user_id", "timezone")[:3000])
+        subjects = list(Subject.objects.values_list("id", "name"))
+        words = ["algebra", "physics", "python", "exam", "essay", "chess", "french", "statistics"]
+        search = []
+        for _ in range(N):
+            params = [
+                f"q={rng.choice(words)}",
+                f"subject={rng.choice(subjects)[0]}",
+                f"max_price={rng.choice([3000, 4000, 6000])}",
+                f"sort={rng.choice(['relevance', 'rating', 'price'])}",
+                f"page={rng.randint(1, 3)}",
+            ]
+            search.append(line("GET", "/api/v1/marketplace/tutors?" + "&".join(rng.sample(params, rng.randint(2, 5)))))
+        scenarios["tutor_search"] = search
+        scenarios["tutor_profile"] = [line("GET", f"/api/v1/marketplace/tutors/{rng.choice(profiles)[0]}") for _ in range(N)]
+        today = timezone.now().date()
+        scenarios["tutor_slots_14d"] = [
+            line(
+                "GET",
+                f"/api/v1/marketplace/tutors/{rng.choice(profiles)[0]}/slots?start={today + dt.timedelta(days=2)}&end={today + dt.timedelta(days=16)}&duration=60",
+            )
+            for _ in range(N)
+        ]
+        scenarios["my_bookings"] = [
+            line("GET", "/api/v1/marketplace/bookings?page_size=20", tok) for _, tok in students for _ in range(5)
+        ]
+        # Booking creation: distinct free slots (future weekdays, inside the 09-17 local rule), one per request.
+        create, seen = [], set()
+        subj_by_tutor = {}
+        through = TutorProfile.subjects.through
+        for pid, sid in through.objects.filter(tutorprofile_id__in=[p[0] for p in profiles]).values_list(
+            "tutorprofile_id", "subject_id"
+        ):
+            subj_by_tutor.setdefault(pid, sid)
+        attempts = 0
+        while len(create) < N * 5 and attempts < N * 50:
+            attempts += 1
+            pid, _uid, tzname = rng.choice(profiles)
+            day = today + dt.timedelta(days=rng.randint(3, 50))
+            if day.weekday() >= 5:
+                continue
+            hour = rng.randint(9, 15)
+            local = dt.datetime.combine(day, dt.time(hour), tzinfo=zoneinfo.ZoneInfo(tzname))
+            key = (pid, local)
+            if key in seen:
+                continue
+            seen.add(key)
+            student, tok = students[len(create) % len(students)]
+            create.append(
+                line(
+                    "POST",
+                    "/api/v1/marketplace/bookings",
+                    tok,
+                    {
+                        "tutor_id": pid,
+                        "subject_id": subj_by_tutor.get(pid),
+                        "starts_at": local.astimezone(dt.UTC).isoformat(),
+                        "duration_minutes": 60,
+                        "mode": "online",
+                    },
+                )
+            )
+        scenarios["booking_create"] = create
+        # Confirmation: pending future bookings, each confirmed once by its tutor.
+        pending = list(
+            Booking.objects.filter(status="pending", starts_at__gt=timezone.now()).values_list("id", "tutor_user_id")[: N * 3]
+        )
+        tutor_tokens: dict = {}
+        confirm = []
+        for bid, tuid in pending:
+            if tuid not in tutor_tokens:
+                tutor_tokens[tuid] = issue_access_token(User.objects.get(pk=tuid))
+            confirm.append(line("POST", f"/api/v1/marketplace/bookings/{bid}/confirm", tutor_tokens[tuid]))
+        scenarios["booking_confirm"] = confirm
+    if apps.is_installed("modules.messaging"):
+        from modules.messaging.models import Thread
+
+        threads = list(
+            Thread.objects.filter(user_high__email__endswith="@bench.local").values_list("user_low_id", "user_high_id")[:400]
+        )
+        uids = {u for pair in threads for u in pair}
+        toks = {u.pk: issue_access_token(u) for u in User.objects.filter(pk__in=uids)}
+        scenarios["thread_list"] = [line("GET", "/api/v1/messaging/threads?limit=20", toks[lo]) for lo, _ in threads]
+        scenarios["thread_history"] = [
+            line("GET", f"/api/v1/messaging/threads/{hi}/messages?limit=30", toks[lo]) for lo, hi in threads
+        ]
+        scenarios["message_send"] = [
+            line("POST", "/api/v1/messaging/messages", toks[lo], {"recipient_id": hi, "body": "See you on Tuesday at four."})
+            for lo, hi in threads
+            for _ in range(5)
+        ]
+    if apps.is_installed("modules.notifications"):
+        scenarios["notification_list"] = [
+            line("GET", "/api/v1/notifications?limit=20", tok) for _, tok in students for _ in range(5)
+        ]
+    if apps.is_installed("modules.tracker"):
+        from modules.tracker.models import Course
+
+        trackers = list(User.objects.filter(pk__in=Course.objects.values("user_id")[:200]))
+        ttoks = [issue_access_token(u) for u in trackers]
+        scenarios["tracker_dashboard"] = [line("GET", "/api/v1/tracker/dashboard", t) for t in ttoks for _ in range(5)]
+        scenarios["gpa_summary"] = [line("GET", "/api/v1/tracker/gpa", t) for t in ttoks for _ in range(5)]
+    if apps.is_installed("modules.coach"):
+        trackers = list(User.objects.filter(role="student", email__endswith="@bench.local").order_by("-email")[:400])
+        scenarios["coach_message_offline"] = [
+            line("POST", "/api/v1/coach/quick", issue_access_token(u), {"text": "How can I improve?"}) for u in trackers
+        ]
+    for name, lines in scenarios.items():
+        (out / f"{name}.tsv").write_text("\n".join(lines) + "\n")
+        print(f"  {name}: {len(lines)} request lines")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
