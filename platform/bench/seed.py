@@ -156,22 +156,24 @@ def copy_rows(m: type[models.Model], rows: Iterable[dict[str, Any]], *, batch_no
         f.attname: f.default for f in fields if f.has_default() and callable(f.default) and f.default not in (dict, list)
     }
     n = 0
-    with connection.cursor() as cursor:
-        with cursor.connection.cursor().copy(
+    with (
+        connection.cursor() as cursor,
+        cursor.connection.cursor().copy(
             f'COPY "{m._meta.db_table}" ({", ".join(chr(34) + c + chr(34) for c in cols)}) FROM STDIN'
-        ) as cp:
-            for row in rows:
-                values = []
-                for f in fields:
-                    if f.attname in row:
-                        v = row[f.attname]
-                    elif f.attname in callables:
-                        v = callables[f.attname]()
-                    else:
-                        v = defaults.get(f.attname)
-                    values.append(_text(v))
-                cp.write_row(values)
-                n += 1
+        ) as cp,
+    ):
+        for row in rows:
+            values = []
+            for f in fields:
+                if f.attname in row:
+                    v = row[f.attname]
+                elif f.attname in callables:
+                    v = callables[f.attname]()
+                else:
+                    v = defaults.get(f.attname)
+                values.append(_text(v))
+            cp.write_row(values)
+            n += 1
     return n
 
 
