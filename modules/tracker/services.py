@@ -83,13 +83,15 @@ def local_today(user: User, now: dt.datetime | None = None) -> dt.date:
 
 def do_update_prefs(user: User, **changes: Any) -> Preferences:
     prefs = get_prefs(user)
-    if "time_zone" in changes and changes["time_zone"]:
+    if changes.get("time_zone"):
         try:
             ZoneInfo(changes["time_zone"])
         except (ZoneInfoNotFoundError, ValueError):
             raise invalid("time_zone", "Not a known IANA time zone") from None
     for key, value in changes.items():
-        setattr(prefs, key, value if value is not None or key == "target_gpa" else getattr(prefs, key))
+        if value is None and key not in ("target_gpa", "time_zone"):
+            continue  # an explicit null leaves a required setting as it is
+        setattr(prefs, key, value or "" if key == "time_zone" else value)
     prefs.save()
     return prefs
 

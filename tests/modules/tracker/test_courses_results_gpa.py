@@ -185,6 +185,8 @@ def test_preferences_and_onboarding(api, student):
     assert res.status_code == 200 and res.json()["effective_time_zone"] == "Asia/Tokyo"
     assert api.patch("/tracker/preferences", {"time_zone": "Mars/Base"}).status_code == 422
     assert api.patch("/tracker/preferences", {"weekly_report_day": "someday"}).status_code == 422
+    cleared = api.patch("/tracker/preferences", {"time_zone": None, "email_enabled": None}).json()
+    assert cleared["effective_time_zone"] == "UTC" and cleared["time_zone"] == "" and cleared["email_enabled"] is False
     make_course(api)
     assert api.get("/tracker/onboarding").json()["step"] == "courses"
     assert api.put("/tracker/onboarding", {"step": "done"}).json()["completed"] is True
