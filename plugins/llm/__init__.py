@@ -1,0 +1,1 @@
+"""LLM engines for the study coach (modules/coach/llm_port.py defines the port they implement)."""
