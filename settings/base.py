@@ -260,6 +260,13 @@ SOCIALACCOUNT_PROVIDERS = {
         ],
         "EMAIL_AUTHENTICATION": True,
         "VERIFIED_EMAIL": True,
+        # Where Google's id_token signing certificates are fetched; tests serve their own on loopback.
+        "CERTS_URL": env_str(
+            "GOOGLE_CERTS_URL",
+            f"http://127.0.0.1:{18700 + int(env_str('PYTEST_XDIST_WORKER', 'gw0').lstrip('gw') or 0)}/google-certs"
+            if TESTING
+            else "https://www.googleapis.com/oauth2/v1/certs",
+        ),
     }
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
