@@ -7,9 +7,10 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from core.models import Role, User
+from core.models import User
 from core.registry import HOOKS, hooks
 from modules.marketplace.models import (
     ACTIVE_STATUSES,
@@ -125,20 +126,22 @@ def erase_user(user: User) -> None:
             if profile.status in (TutorStatus.APPROVED, TutorStatus.PENDING):
                 profile.status = TutorStatus.DRAFT
             profile.save()
-            # Their pending and future bookings cannot happen any more.
-            Booking.objects.filter(tutor=profile, status__in=ACTIVE_STATUSES, starts_at__gt=timezone.now()).update(
-                status=BookingStatus.CANCELLED, status_reason="tutor account erased", refund_eligible=True
-            )
-        Booking.objects.filter(student=user, status__in=ACTIVE_STATUSES, starts_at__gt=timezone.now()).update(
-            status=BookingStatus.CANCELLED, status_reason="student account erased", refund_eligible=True
-        )
+        # Pending and future bookings cannot happen any more: cancel them through the service, so the
+        # other party is told and payments see the refund (events).
+        from modules.marketplace.services import do_cancel_booking
+
+        future_ids = Booking.objects.filter(
+            Q(student=user) | Q(tutor_user=user), status__in=ACTIVE_STATUSES, starts_at__gt=timezone.now()
+        ).values_list("id", flat=True)
+        for booking_id in list(future_ids):
+            do_cancel_booking(booking_id=booking_id, actor=user, reason="account closed")
     from core.cache import bump_version
     from modules.marketplace.services import NS_PUBLIC
 
     transaction.on_commit(lambda: bump_version(NS_PUBLIC))
 
 
-def admin_figures() -> dict[str, Any]:
+def admin_figures(months: int = 6) -> dict[str, Any]:
     by_status = dict(Booking.objects.values_list("status").annotate(n=Count("id")).order_by())
     total = sum(by_status.values())
     held = (
@@ -170,6 +173,14 @@ def admin_figures() -> dict[str, Any]:
             "no_show_rate": round(no_shows / held, 4) if held else 0.0,
             "confirmed_next_7_days": upcoming,
         },
+        "bookings_by_month": [
+            {"month": row["month"].date().isoformat()[:7], "bookings": row["n"]}
+            for row in Booking.objects.filter(created_at__gte=timezone.now() - dt.timedelta(days=31 * max(1, min(months, 36))))
+            .annotate(month=TruncMonth("created_at"))
+            .values("month")
+            .annotate(n=Count("id"))
+            .order_by("month")
+        ],
         "completed_revenue_minor_by_currency": dict(
             Booking.objects.filter(status=BookingStatus.COMPLETED)
             .values_list("currency")
@@ -234,6 +245,3 @@ def register_hooks() -> None:
     hooks.register(HOOKS.ADMIN_FIGURES, LABEL, admin_figures)
     hooks.register(HOOKS.INTEGRITY_CHECKS, LABEL, integrity_checks)
     hooks.register(HOOKS.DEMO_DATA, LABEL, seed_demo)
-
-
-__all__ = ["Role", "register_hooks"]

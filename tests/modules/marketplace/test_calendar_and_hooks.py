@@ -140,3 +140,33 @@ def test_demo_data_is_idempotent(client_for, anon):
         f"/marketplace/tutors/{tutor1.id}/slots", {"start": day.isoformat(), "end": (day + dt.timedelta(days=6)).isoformat()}
     )
     assert slots.status_code == 200 and slots.json()["slots"]
+
+
+def test_erasing_a_tutor_cancels_their_future_bookings_with_events(student, client_for, tutor_profile, subject, events):
+    booking_id = _confirmed(student, client_for, tutor_profile, subject)
+    dict(hooks.entries(HOOKS.USER_ERASE))["marketplace"](tutor_profile.user)
+    booking = Booking.objects.get(pk=booking_id)
+    assert booking.status == "cancelled" and booking.refund_eligible is True
+    assert events[-1].event_type == "marketplace.booking_cancelled.v1"
+    tutor_profile.refresh_from_db()
+    assert tutor_profile.status == "draft" and tutor_profile.bio == ""
+
+
+def test_admin_figures_accept_months(student, client_for, tutor_profile, subject):
+    _confirmed(student, client_for, tutor_profile, subject)
+    figures = hooks.call(HOOKS.ADMIN_FIGURES, months=3)["marketplace"]
+    assert sum(row["bookings"] for row in figures["bookings_by_month"]) == 1
+
+
+def test_parties_are_notified_after_commit(
+    student, client_for, tutor_profile, subject, django_capture_on_commit_callbacks, mailoutbox
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_id = book(client_for(student), tutor_profile, subject, future(3, 10)).json()["id"]
+    assert [m.to for m in mailoutbox] == [[tutor_profile.user.email]]
+    assert "booking request" in mailoutbox[0].subject.lower()
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(tutor_profile.user).post(f"/marketplace/bookings/{booking_id}/confirm")
+    assert [m.to for m in mailoutbox] == [[student.email]]
+    assert "meet.jit.si" in mailoutbox[0].body
