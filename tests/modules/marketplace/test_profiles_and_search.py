@@ -209,3 +209,37 @@ def test_subject_admin_crud_and_public_counts(admin_user, student, client_for, a
     assert in_use.status_code == 409 and in_use.json()["code"] == "subject_in_use"
     assert admin.patch(f"/marketplace/subjects/{subject.id}", {"is_archived": True}).json()["is_archived"] is True
     assert anon.get("/marketplace/subjects").json() == []
+
+
+def test_tutor_uploads_a_photo_and_a_non_image_is_refused(tutor, client_for, tmp_path, settings):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 40), "red").save(buffer, format="PNG")
+    api = client_for(tutor)
+    res = api.post("/marketplace/tutors/me/photo", files={"file": SimpleUploadedFile("me.png", buffer.getvalue(), "image/png")})
+    assert res.status_code == 200, res.content
+    assert res.json()["photo_url"]
+    bad = api.post(
+        "/marketplace/tutors/me/photo", files={"file": SimpleUploadedFile("me.png", b"%PDF-1.4 not an image", "image/png")}
+    )
+    assert bad.status_code == 415
+
+
+def test_relevance_ranks_the_better_match_first(anon, make_tutor):
+    strong = make_tutor(headline="Organic chemistry, chemistry labs and chemistry exams", bio="Chemistry every day.")
+    weak = make_tutor(headline="Biology", bio="Some chemistry too, among other things.")
+    for p in (strong, weak):
+        p.refresh_search_document()
+        p.save()
+    ids = _ids(anon, q="chemistry", sort="relevance")
+    assert set(ids) == {str(strong.id), str(weak.id)}
+    from django.conf import settings as dj_settings
+
+    if dj_settings.IS_POSTGRES:
+        rows = anon.get("/marketplace/tutors", {"q": "chemistry"}).json()["items"]
+        assert rows[0]["id"] == str(strong.id) and rows[0]["rank"] > rows[1]["rank"]
