@@ -86,7 +86,7 @@ def open_thread(request: HttpRequest, data: OpenThreadIn) -> Status:
     return Status(201 if created else 200, _thread_out(thread, me))
 
 
-@router.get("/threads/{user_id}/messages", response={200: CursorPage[MessageOut], **error_responses(400, 401, 404)})
+@router.get("/threads/{user_id}/messages", response={200: CursorPage[MessageOut], **error_responses(400, 401, 404, 422)})
 def thread_history(request: HttpRequest, user_id: uuid.UUID, params: Query[CursorQuery]) -> dict[str, Any]:
     """The conversation with ``user_id``, newest first; page with next_cursor (stable under new messages)."""
     me = current_user(request)
@@ -95,7 +95,7 @@ def thread_history(request: HttpRequest, user_id: uuid.UUID, params: Query[Curso
     return {"items": [services.message_payload(m) for m in rows], "next_cursor": cursor}
 
 
-@router.post("/threads/{user_id}/read", response={200: MarkedOut, **error_responses(401, 404)})
+@router.post("/threads/{user_id}/read", response={200: MarkedOut, **error_responses(401, 404, 422)})
 def mark_thread_read(request: HttpRequest, user_id: uuid.UUID) -> dict[str, int]:
     """Mark every message you received in the conversation read."""
     return {"marked_read": services.do_mark_thread_read(user=current_user(request), other_id=user_id)}
@@ -137,14 +137,14 @@ def edit_message(request: HttpRequest, message_id: uuid.UUID, data: EditIn) -> d
     return services.message_payload(msg)
 
 
-@router.delete("/messages/{message_id}", response={204: None, **error_responses(401, 403, 404)})
+@router.delete("/messages/{message_id}", response={204: None, **error_responses(401, 403, 404, 422)})
 def delete_message(request: HttpRequest, message_id: uuid.UUID) -> Status:
     """Delete your own message: it stays in place as "deleted" for both parties."""
     services.do_delete_message(user=current_user(request), message_id=message_id)
     return Status(204, None)
 
 
-@router.post("/messages/{message_id}/read", response={200: MessageOut, **error_responses(401, 403, 404)})
+@router.post("/messages/{message_id}/read", response={200: MessageOut, **error_responses(401, 403, 404, 422)})
 def mark_message_read(request: HttpRequest, message_id: uuid.UUID) -> dict[str, Any]:
     """Mark one message you received read; both parties' sockets get message_read."""
     msg = services.do_mark_read(user=current_user(request), message_id=message_id)
@@ -166,7 +166,18 @@ def search_messages(request: HttpRequest, params: Query[SearchQueryIn]) -> dict[
     return {"items": [services.message_payload(m) for m in rows], "next_cursor": cursor}
 
 
-@router.get("/attachments/{attachment_id}/download", response={**error_responses(401, 404)})
+@router.get(
+    "/attachments/{attachment_id}/download",
+    response={**error_responses(401, 404, 422)},
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The file, as an attachment",
+                "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
 def download_attachment(request: HttpRequest, attachment_id: uuid.UUID) -> HttpResponse:
     """The file, to the two parties of the conversation only (404 for anyone else)."""
     me = current_user(request)
@@ -199,7 +210,7 @@ def block_user(request: HttpRequest, data: BlockIn) -> Status:
     return Status(201, {"user": _brief(block.blocked), "created_at": block.created_at})
 
 
-@router.delete("/blocks/{user_id}", response={204: None, **error_responses(401, 404)})
+@router.delete("/blocks/{user_id}", response={204: None, **error_responses(401, 404, 422)})
 def unblock_user(request: HttpRequest, user_id: uuid.UUID) -> Status:
     services.do_unblock(user=current_user(request), other_id=user_id)
     return Status(204, None)

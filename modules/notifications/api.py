@@ -41,7 +41,7 @@ def list_notifications(request: HttpRequest, params: Query[NotificationQuery]) -
 
 
 @router.get("/unread-count", response={200: UnreadOut, **error_responses(401)})
-def notifications_unread_count(request: HttpRequest) -> dict[str, int]:
+def unread_count(request: HttpRequest) -> dict[str, int]:
     return {"unread_count": services.unread_count(current_user(request))}
 
 
@@ -88,12 +88,12 @@ def email_log(request: HttpRequest, params: Query[PageQuery]) -> dict[str, Any]:
     return {"items": rows, **meta}
 
 
-@router.post("/{notification_id}/read", response={200: NotificationOut, **error_responses(401, 404)})
+@router.post("/{notification_id}/read", response={200: NotificationOut, **error_responses(401, 404, 422)})
 def mark_notification_read(request: HttpRequest, notification_id: uuid.UUID) -> dict[str, Any]:
     return services.notification_payload(services.do_mark_read(user=current_user(request), notification_id=notification_id))
 
 
-@router.delete("/{notification_id}", response={204: None, **error_responses(401, 404)})
+@router.delete("/{notification_id}", response={204: None, **error_responses(401, 404, 422)})
 def delete_notification(request: HttpRequest, notification_id: uuid.UUID) -> Status:
     services.do_delete(user=current_user(request), notification_id=notification_id)
     return Status(204, None)
