@@ -76,21 +76,22 @@ class Tracker:
             )
         )
 
-    def plan(self, code: str, topic: str, *, days_ago: int, complete: bool) -> None:
+    def plan(self, code: str, topic: str, *, start: str, complete: bool) -> None:
+        """A plan for today (the tracker refuses past dates) at ``start``; optionally completed."""
         plan = self.ok(
             self.api.post(
                 "/tracker/plans",
                 {
                     "course_id": self.courses[code],
                     "topic": topic,
-                    "date": (timezone.now().date() - dt.timedelta(days=days_ago)).isoformat(),
-                    "start_time": "18:00:00",
+                    "date": timezone.now().date().isoformat(),
+                    "start_time": start,
                     "planned_minutes": 60,
                 },
             )
         )
         if complete:
-            self.ok(self.api.post(f"/tracker/plans/{plan['plan']['id'] if 'plan' in plan else plan['id']}/complete", {}), 200)
+            self.ok(self.api.post(f"/tracker/plans/{plan['plan']['id']}/complete", {}), 200)
 
     def target_gpa(self, value: str) -> None:
         self.ok(self.api.patch("/tracker/preferences", {"target_gpa": value}), 200)
