@@ -422,6 +422,18 @@ def _act(request: HttpRequest, booking_id: uuid.UUID, fn: Any, **kwargs: Any) ->
 ACTION_ERRORS = error_responses(401, 403, 404, 409)
 
 
+class AdminBookingQuery(BookingListQuery):
+    tutor_id: uuid.UUID | None = None
+    student_id: uuid.UUID | None = None
+
+
+@router.get("/admin/bookings", response={200: Page[BookingOut], **error_responses(400, 401, 403, 422)})
+def admin_list_bookings(request: HttpRequest, params: Query[AdminBookingQuery]) -> Any:
+    """Every booking, newest first, filtered by status, time, tutor or student (admins only)."""
+    require_admin(request)
+    return selectors.list_all_bookings(params)
+
+
 @router.post("/bookings/{booking_id}/confirm", response={200: BookingDetailOut, **ACTION_ERRORS})
 def confirm_booking(request: HttpRequest, booking_id: uuid.UUID) -> Any:
     return _act(request, booking_id, services.do_confirm_booking)

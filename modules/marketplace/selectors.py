@@ -339,6 +339,19 @@ def booking_detail_dict(b: Booking) -> dict[str, Any]:
 def list_bookings(user: User, params: Any) -> dict[str, Any]:
     role = params.role or ("tutor" if user.role == "tutor" else "student")
     qs = booking_queryset().filter(**({"tutor_user": user} if role == "tutor" else {"student": user}))
+    return _filtered_page(qs, params)
+
+
+def list_all_bookings(params: Any) -> dict[str, Any]:
+    qs = booking_queryset()
+    if params.tutor_id:
+        qs = qs.filter(tutor_id=params.tutor_id)
+    if params.student_id:
+        qs = qs.filter(student_id=params.student_id)
+    return _filtered_page(qs, params)
+
+
+def _filtered_page(qs: QuerySet[Booking], params: Any) -> dict[str, Any]:
     now = timezone.now()
     if params.when == "upcoming":
         qs = qs.filter(ends_at__gt=now).order_by("starts_at", "id")

@@ -336,3 +336,10 @@ def test_booking_lists_use_the_same_number_of_queries_for_1_and_50_rows(student,
         assert len(tutor_api.get("/marketplace/bookings", {"page_size": 100}).json()["items"]) == 50
     assert len(one) == len(fifty), describe(fifty)
     assert len(one_tutor) == len(fifty_tutor), describe(fifty_tutor)
+
+
+def test_admins_list_every_booking_others_may_not(student, admin_user, client_for, tutor_profile, subject):
+    booking_id = _booking(student, client_for, tutor_profile, subject)
+    res = client_for(admin_user).get("/marketplace/admin/bookings", {"tutor_id": str(tutor_profile.id), "status": "pending"})
+    assert res.status_code == 200 and [b["id"] for b in res.json()["items"]] == [booking_id]
+    assert client_for(student).get("/marketplace/admin/bookings").status_code == 403
