@@ -1,0 +1,67 @@
+"""The courses module's ports, event subscriptions and hook contributions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from core.events import subscribe
+from core.models import User
+from core.registry import HOOKS, hooks, ports
+from modules.courses import services
+from modules.courses.models import Course, Enrolment, EnrolmentStatus, LessonCompletion, QuizAttempt
+
+LABEL = "courses"
+PAYMENT_SUCCEEDED = "payments.payment_succeeded.v1"
+PAYMENT_REFUNDED = "payments.payment_refunded.v1"
+
+
+def export_user(user: User) -> dict[str, Any]:
+    return {
+        "courses_taught": [
+            {"id": str(c.id), "title": c.title, "published": c.published, "price_minor": c.price_minor, "currency": c.currency}
+            for c in Course.objects.filter(tutor=user)
+        ],
+        "enrolments": [
+            {"course_id": str(e.course_id), "status": e.status, "enrolled_at": e.created_at.isoformat()}
+            for e in Enrolment.objects.filter(student=user)
+        ],
+        "completed_lessons": [
+            {"lesson_id": str(c.lesson_id), "completed_at": c.completed_at.isoformat()}
+            for c in LessonCompletion.objects.filter(enrolment__student=user)
+        ],
+        "quiz_attempts": [
+            {"lesson_id": str(a.lesson_id), "answers": a.answers, "score": a.score, "max_score": a.max_score}
+            for a in QuizAttempt.objects.filter(enrolment__student=user)
+        ],
+    }
+
+
+def erase_user(user: User) -> None:
+    """A student's progress and quiz answers are deleted, and their enrolments with them (payments keeps
+    its own anonymous records). A tutor's courses are unpublished and kept for the students who paid."""
+    QuizAttempt.objects.filter(enrolment__student=user).delete()
+    LessonCompletion.objects.filter(enrolment__student=user).delete()
+    Enrolment.objects.filter(student=user).delete()
+    Course.objects.filter(tutor=user).update(published=False)
+
+
+def admin_figures(**_: Any) -> dict[str, Any]:
+    start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "courses_published": Course.objects.filter(published=True).count(),
+        "enrolments_active": Enrolment.objects.filter(status=EnrolmentStatus.ACTIVE).count(),
+        "enrolments_this_month": Enrolment.objects.filter(created_at__gte=start).count(),
+        "paid_enrolments_this_month": Enrolment.objects.filter(created_at__gte=start, payment_id__isnull=False).count(),
+    }
+
+
+def register() -> None:
+    ports.register("payments.payable.course", services.describe_payable)
+    subscribe(PAYMENT_SUCCEEDED, services.on_payment_succeeded)
+    subscribe(PAYMENT_REFUNDED, services.on_payment_refunded)
+    hooks.register(HOOKS.CONTACT_POLICY, LABEL, services.contact_policy)
+    hooks.register(HOOKS.USER_EXPORT, LABEL, export_user)
+    hooks.register(HOOKS.USER_ERASE, LABEL, erase_user)
+    hooks.register(HOOKS.ADMIN_FIGURES, LABEL, admin_figures)

@@ -1,0 +1,264 @@
+"""Course operations: authoring, enrolment (free at once, paid on payments' event), progress, quizzes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+
+from core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from core.files import store_file, store_validated_image, validate_upload
+from core.models import Role, User
+from modules.courses.models import ContentType, Course, Enrolment, EnrolmentStatus, Lesson, LessonCompletion, QuizAttempt
+
+DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
+
+
+class PaymentRequired(DomainError):
+    status, code, title = 402, "payment_required", "Payment required"
+
+
+# --- access ------------------------------------------------------------------------------------------
+
+
+def can_manage(course: Course, user: User) -> bool:
+    return course.tutor_id == user.id or user.role == Role.ADMIN
+
+
+def visible_course(qs: Any, *, user: User, course_id: uuid.UUID) -> Course:
+    """A published course, or an unpublished one to its tutor or an admin; 404 otherwise."""
+    q = Q(published=True) | Q(tutor=user)
+    if user.role == Role.ADMIN:
+        q = Q()
+    course = qs.filter(q, pk=course_id).first()
+    if course is None:
+        raise NotFound("No course with that id, or you may not see it")
+    return course
+
+
+def managed_course(*, user: User, course_id: uuid.UUID) -> Course:
+    course = Course.objects.filter(pk=course_id).first()
+    if course is None or not (course.published or can_manage(course, user)):
+        raise NotFound("No course with that id, or you may not see it")
+    if not can_manage(course, user):
+        raise PermissionDenied("Only the course's tutor may change it", code="not_course_tutor")
+    return course
+
+
+def active_enrolment(course: Course, user: User) -> Enrolment | None:
+    return Enrolment.objects.filter(course=course, student=user, status=EnrolmentStatus.ACTIVE).first()
+
+
+def readable_lesson(*, user: User, course_id: uuid.UUID, lesson_id: uuid.UUID) -> tuple[Lesson, bool, Enrolment | None]:
+    """The lesson when the caller may read its content: (lesson, as_tutor, enrolment). 404 otherwise,
+    so a non-enrolled student cannot even tell a paid lesson from a missing one."""
+    lesson = Lesson.objects.select_related("course").filter(pk=lesson_id, course_id=course_id).first()
+    if lesson is None:
+        raise NotFound("No lesson with that id, or you may not see it")
+    course = lesson.course
+    if can_manage(course, user):
+        return lesson, True, None
+    if not course.published:
+        raise NotFound("No lesson with that id, or you may not see it")
+    enrolment = active_enrolment(course, user)
+    if enrolment is None and not lesson.is_preview:
+        raise NotFound("No lesson with that id, or you may not see it")
+    return lesson, False, enrolment
+
+
+# --- authoring ---------------------------------------------------------------------------------------
+
+
+def do_create_course(*, tutor: User, data: dict[str, Any]) -> Course:
+    if tutor.role not in (Role.TUTOR, Role.ADMIN):
+        raise PermissionDenied("Only a tutor may publish courses", code="role_required")
+    data["currency"] = data.get("currency", "USD").upper()
+    return Course.objects.create(tutor=tutor, **data)
+
+
+def do_update_course(*, course: Course, changes: dict[str, Any]) -> Course:
+    if "currency" in changes and changes["currency"]:
+        changes["currency"] = changes["currency"].upper()
+    # A new price applies to new students only: existing enrolments are kept as they are.
+    for key, value in changes.items():
+        setattr(course, key, value)
+    course.save()
+    return course
+
+
+def do_delete_course(*, course: Course) -> None:
+    if course.enrolments.filter(status=EnrolmentStatus.ACTIVE).exists():
+        raise Conflict("Students are enrolled; unpublish the course instead", code="has_enrolments")
+    course.delete()
+
+
+def do_set_cover(*, course: Course, upload: Any) -> Course:
+    checked = validate_upload(upload, allowed=("image",))
+    old = course.cover
+    course.cover = store_validated_image(checked, folder=f"courses/{course.id.hex}", max_side=1600)
+    course.save(update_fields=["cover", "updated_at"])
+    if old:
+        transaction.on_commit(lambda: default_storage.delete(old))
+    return course
+
+
+def _questions(raw: list[Any]) -> list[dict[str, Any]]:
+    return [{"id": q.id, "text": q.text, "options": list(q.options), "correct": sorted(q.correct)} for q in raw]
+
+
+def do_add_lesson(*, course: Course, data: dict[str, Any], questions: list[Any]) -> Lesson:
+    position = data.pop("position", None)
+    if position is None:
+        position = (course.lessons.aggregate(m=Max("position"))["m"] or 0) + 1
+    return Lesson.objects.create(course=course, position=position, quiz=_questions(questions), **data)
+
+
+def do_update_lesson(*, lesson: Lesson, changes: dict[str, Any], questions: list[Any] | None) -> Lesson:
+    for key, value in changes.items():
+        setattr(lesson, key, value)
+    if questions is not None:
+        if lesson.content_type == ContentType.QUIZ and not questions:
+            raise ValidationFailed("A quiz needs questions", code="quiz_empty")
+        lesson.quiz = _questions(questions)
+    if lesson.content_type == ContentType.VIDEO and not lesson.video_url:
+        raise ValidationFailed("A video lesson needs video_url", code="video_url_required")
+    lesson.save()
+    return lesson
+
+
+def do_set_document(*, lesson: Lesson, upload: Any) -> Lesson:
+    if lesson.content_type != ContentType.DOCUMENT:
+        raise Conflict("Only a document lesson takes a document", code="not_a_document_lesson")
+    checked = validate_upload(upload, allowed=("pdf", "document", "text", "image"), max_bytes=DOCUMENT_MAX_BYTES)
+    old = lesson.document
+    lesson.document = store_file(checked, folder=f"courses/{lesson.course_id.hex}/lessons")
+    lesson.document_name = checked.original_name.rsplit("/", 1)[-1][:200]
+    lesson.document_mime = checked.mime if checked.kind != "image" else "image/jpeg"
+    lesson.save(update_fields=["document", "document_name", "document_mime"])
+    if old:
+        transaction.on_commit(lambda: default_storage.delete(old))
+    return lesson
+
+
+# --- enrolment ---------------------------------------------------------------------------------------
+
+
+def check_may_enrol(course: Course, student: User) -> None:
+    if not course.published:
+        raise NotFound("No course with that id, or you may not see it")
+    if course.tutor_id == student.id:
+        raise Conflict("You teach this course", code="own_course")
+    if active_enrolment(course, student) is not None:
+        raise Conflict("You are already enrolled", code="already_enrolled")
+
+
+def _enrol(course: Course, student: User, payment_id: uuid.UUID | None) -> Enrolment:
+    try:
+        with transaction.atomic():
+            enrolment, created = Enrolment.objects.get_or_create(
+                course=course, student=student, defaults={"payment_id": payment_id}
+            )
+    except IntegrityError:
+        enrolment, created = Enrolment.objects.get(course=course, student=student), False
+    if not created and enrolment.status != EnrolmentStatus.ACTIVE:
+        enrolment.status = EnrolmentStatus.ACTIVE
+        enrolment.payment_id = payment_id
+        enrolment.save(update_fields=["status", "payment_id"])
+    return enrolment
+
+
+def do_enrol_free(*, course: Course, student: User) -> Enrolment:
+    check_may_enrol(course, student)
+    if not course.is_free:
+        raise PaymentRequired(
+            "This course is paid: check out with POST /api/v1/payments/checkout {kind: course, object_id}",
+            code="payment_required",
+        )
+    return _enrol(course, student, None)
+
+
+def describe_payable(object_id: uuid.UUID, payer: User) -> dict[str, Any]:
+    """The payments port "payments.payable.course": what enrolling in this course costs."""
+    course = Course.objects.filter(pk=object_id).first()
+    if course is None:
+        raise NotFound("No course with that id, or you may not see it")
+    check_may_enrol(course, payer)
+    return {
+        "amount_minor": course.price_minor,
+        "currency": course.currency,
+        "payee_user_id": course.tutor_id,
+        "description": f"Course: {course.title}"[:200],
+    }
+
+
+def on_payment_succeeded(evt: Any) -> None:
+    """payments.payment_succeeded.v1 for kind "course": enrol the payer (idempotent)."""
+    if getattr(evt, "kind", None) != "course":
+        return
+    course = Course.objects.filter(pk=uuid.UUID(str(evt.object_id))).first()
+    student = User.objects.filter(pk=uuid.UUID(str(evt.payer_id))).first()
+    if course is None or student is None:
+        return
+    _enrol(course, student, uuid.UUID(str(evt.payment_id)))
+
+
+def on_payment_refunded(evt: Any) -> None:
+    """A course payment refunded in full ends the enrolment it paid for (progress is kept)."""
+    if getattr(evt, "kind", None) != "course" or not getattr(evt, "full", False):
+        return
+    Enrolment.objects.filter(payment_id=uuid.UUID(str(evt.payment_id))).update(status=EnrolmentStatus.REVOKED)
+
+
+# --- progress ----------------------------------------------------------------------------------------
+
+
+def _require_enrolment(enrolment: Enrolment | None) -> Enrolment:
+    if enrolment is None:
+        raise Conflict("Enrol in the course first", code="not_enrolled")
+    return enrolment
+
+
+def do_complete_lesson(*, lesson: Lesson, enrolment: Enrolment | None) -> LessonCompletion:
+    enrolment = _require_enrolment(enrolment)
+    completion, _ = LessonCompletion.objects.get_or_create(enrolment=enrolment, lesson=lesson)
+    return completion
+
+
+def score_quiz(questions: list[dict[str, Any]], answers: dict[str, list[int]]) -> dict[str, bool]:
+    """Right when the chosen options are exactly the correct ones."""
+    return {q["id"]: sorted(set(answers.get(q["id"], []))) == sorted(q["correct"]) for q in questions}
+
+
+def do_submit_quiz(*, lesson: Lesson, enrolment: Enrolment | None, answers: dict[str, list[int]]) -> QuizAttempt:
+    enrolment = _require_enrolment(enrolment)
+    if lesson.content_type != ContentType.QUIZ:
+        raise Conflict("This lesson is not a quiz", code="not_a_quiz")
+    known = {q["id"] for q in lesson.quiz}
+    unknown = sorted(set(answers) - known)
+    if unknown:
+        raise ValidationFailed(f"Unknown question ids: {', '.join(unknown[:5])}", code="unknown_question")
+    results = score_quiz(lesson.quiz, answers)
+    attempt = QuizAttempt.objects.create(
+        enrolment=enrolment,
+        lesson=lesson,
+        answers=answers,
+        score=sum(results.values()),
+        max_score=len(results),
+    )
+    LessonCompletion.objects.get_or_create(enrolment=enrolment, lesson=lesson)
+    attempt.results = results  # type: ignore[attr-defined]
+    return attempt
+
+
+# --- hooks -------------------------------------------------------------------------------------------
+
+
+def contact_policy(sender: User, recipient: User) -> str | None:
+    shared = Enrolment.objects.filter(
+        Q(student=sender, course__tutor=recipient) | Q(student=recipient, course__tutor=sender),
+        status=EnrolmentStatus.ACTIVE,
+    ).exists()
+    return "course enrolment" if shared else None
