@@ -139,7 +139,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(NinjaThrottled)
     def on_throttled(request: HttpRequest, exc: NinjaThrottled) -> HttpResponse:
-        wait = int(exc.wait or 60) + 1 if getattr(exc, "wait", None) else 60
+        wait = int(exc.wait) + 1 if getattr(exc, "wait", None) else 60
         return problem_response(
             request, 429, "Too many requests; try again later", code="throttled", headers={"Retry-After": str(wait)}
         )

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from ninja import NinjaAPI, Router
-from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
 from core.api.auth import jwt_auth
 from core.api.errors import install_error_handlers
+from core.api.throttling import FixedWindowThrottle
 from core.registry import enabled_modules
 
 if TYPE_CHECKING:
@@ -46,7 +46,10 @@ def build_api() -> NinjaAPI:
         ),
         urls_namespace="api",
         auth=jwt_auth,
-        throttle=[AnonRateThrottle(settings.API_THROTTLE_ANON), AuthRateThrottle(settings.API_THROTTLE_USER)],
+        throttle=[
+            FixedWindowThrottle("API_THROTTLE_ANON", scope="anon", anonymous_only=True),
+            FixedWindowThrottle("API_THROTTLE_USER", scope="user"),
+        ],
     )
     install_error_handlers(api)
 
