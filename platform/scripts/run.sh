@@ -3,6 +3,8 @@
 # django-q2 cluster beside it. Embedded defaults: SQLite, in-memory channel layer, ORM broker,
 # local files, console e-mail, offline providers. Set env vars (README) for PostgreSQL, Redis, ...
 set -euo pipefail
+. "$(dirname "$0")/system_packages.sh"
+install_system_packages
 . "$(dirname "$0")/venv.sh"
 export DJANGO_SETTINGS_MODULE=settings.base
 .venv/bin/python manage.py migrate --noinput
