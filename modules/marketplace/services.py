@@ -274,6 +274,19 @@ def do_review_profile(*, profile_id: uuid.UUID, admin: User, approve: bool, reas
     return profile
 
 
+def refresh_stale_search_documents(*, batch: int = 500) -> int:
+    """Names live on core's User: re-index profiles whose user changed after the profile (a task)."""
+    stale = list(
+        TutorProfile.objects.filter(user__updated_at__gt=F("updated_at")).select_related("user").order_by("updated_at")[:batch]
+    )
+    for profile in stale:
+        profile.refresh_search_document()
+        profile.save(update_fields=["search_document", "updated_at"])
+    if stale:
+        invalidate_public()
+    return len(stale)
+
+
 # --- availability ----------------------------------------------------------------------------------
 
 

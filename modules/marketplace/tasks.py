@@ -11,3 +11,7 @@ def expire_pending_bookings() -> int:
 
 def complete_finished_bookings() -> int:
     return services.complete_finished_bookings()
+
+
+def refresh_search_documents() -> int:
+    return services.refresh_stale_search_documents()

@@ -243,3 +243,15 @@ def test_relevance_ranks_the_better_match_first(anon, make_tutor):
     if dj_settings.IS_POSTGRES:
         rows = anon.get("/marketplace/tutors", {"q": "chemistry"}).json()["items"]
         assert rows[0]["id"] == str(strong.id) and rows[0]["rank"] > rows[1]["rank"]
+
+
+def test_a_renamed_tutor_is_found_by_the_new_name_after_the_refresh_task(anon, make_tutor, client_for):
+    from modules.marketplace.tasks import refresh_search_documents
+
+    profile = make_tutor(first_name="Olga")
+    assert _ids(anon, q="Olga") == [str(profile.id)]
+    assert client_for(profile.user).patch("/me", {"first_name": "Zofia"}).status_code == 200
+    assert refresh_search_documents() == 1
+    assert refresh_search_documents() == 0
+    assert _ids(anon, q="Zofia") == [str(profile.id)]
+    assert _ids(anon, q="Olga") == []
