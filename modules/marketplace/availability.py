@@ -59,19 +59,24 @@ def _union(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def _end_minutes(t: dt.time) -> int:
+    """An end of 23:59 means the end of the day (a TimeField cannot hold 24:00)."""
+    return 24 * 60 if (t.hour, t.minute) == (23, 59) else _minutes(t)
+
+
 def local_day_intervals(
     day: dt.date, rules_by_weekday: dict[int, list[Rule]], exceptions: Sequence[DayException]
 ) -> list[tuple[int, int]]:
     """Free minutes-of-day intervals on one local date."""
-    intervals = [(_minutes(r.start), _minutes(r.end)) for r in rules_by_weekday.get(day.weekday(), [])]
+    intervals = [(_minutes(r.start), _end_minutes(r.end)) for r in rules_by_weekday.get(day.weekday(), [])]
     for exc in sorted(exceptions, key=lambda e: e.kind != "off"):  # time off first, then extra hours
         if exc.kind == "off":
             if exc.start is None or exc.end is None:
                 intervals = []
             else:
-                intervals = _subtract(intervals, (_minutes(exc.start), _minutes(exc.end)))
+                intervals = _subtract(intervals, (_minutes(exc.start), _end_minutes(exc.end)))
         elif exc.start is not None and exc.end is not None:
-            intervals.append((_minutes(exc.start), _minutes(exc.end)))
+            intervals.append((_minutes(exc.start), _end_minutes(exc.end)))
     return _union([i for i in intervals if i[0] < i[1]])
 
 

@@ -88,19 +88,29 @@ def _sqlstate(exc: BaseException) -> str | None:
     return getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
 
 
+class TransientConflict(Exception):
+    """A deadlock or serialisation failure: nothing was written, so the caller may retry once."""
+
+
+RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
 @contextmanager
-def conflicts_as_409(message: str, code: str) -> Iterator[None]:
-    """Constraint or lock races the database settled (23505, 23P01, 40P01, 40001) become a 409."""
+def conflicts_as_409(message: str, code: str, *, retryable: bool = False) -> Iterator[None]:
+    """Constraint or lock races the database settled (23505, 23P01, 40P01, 40001) become a 409.
+
+    With ``retryable``, a deadlock or serialisation failure raises TransientConflict instead, so a
+    caller whose whole transaction rolled back can try once more before answering 409.
+    """
     try:
         yield
     except IntegrityError as exc:
         raise Conflict(message, code=code) from exc
-    except OperationalError as exc:
-        if _sqlstate(exc) in CONFLICT_SQLSTATES or "locked" in str(exc).lower():
-            raise Conflict(message, code=code) from exc
-        raise
-    except DatabaseError as exc:
-        if _sqlstate(exc) in CONFLICT_SQLSTATES:
+    except (OperationalError, DatabaseError) as exc:
+        state = _sqlstate(exc)
+        if retryable and state in RETRYABLE_SQLSTATES:
+            raise TransientConflict(state) from exc
+        if state in CONFLICT_SQLSTATES or "locked" in str(exc).lower():
             raise Conflict(message, code=code) from exc
         raise
 
@@ -459,47 +469,75 @@ def do_request_booking(
     if not profile.subjects.filter(pk=subject_id).exists():
         raise BadRequest("This tutor does not teach that subject", code="subject_not_taught")
     starts_at = aware(starts_at)
-    with conflicts_as_409("That time has just been taken; choose another", "slot_taken"), transaction.atomic():
-        ends_at, blocked_until = check_bookable_time(
-            profile=profile, student=student, starts_at=starts_at, duration=duration_minutes
-        )
-        purchase = None
-        if package_purchase_id is not None:
-            purchase = _reserve_credit(
-                student=student, profile=profile, purchase_id=package_purchase_id, duration=duration_minutes
-            )
-        booking = Booking.objects.create(
-            tutor=profile,
-            tutor_user=profile.user,
-            student=student,
+    for attempt in (1, 2):  # one retry after a deadlock or serialisation failure; never after a real overlap
+        try:
+            with (
+                conflicts_as_409("That time has just been taken; choose another", "slot_taken", retryable=attempt == 1),
+                transaction.atomic(),
+            ):
+                booking = _insert_booking(
+                    student=student,
+                    profile=profile,
+                    subject_id=subject_id,
+                    starts_at=starts_at,
+                    duration_minutes=duration_minutes,
+                    mode=mode,
+                    notes=notes,
+                    package_purchase_id=package_purchase_id,
+                )
+            break
+        except TransientConflict:
+            continue
+    invalidate_slots(profile.id)
+    return booking
+
+
+def _insert_booking(
+    *,
+    student: User,
+    profile: TutorProfile,
+    subject_id: uuid.UUID,
+    starts_at: dt.datetime,
+    duration_minutes: int,
+    mode: str,
+    notes: str,
+    package_purchase_id: uuid.UUID | None,
+) -> Booking:
+    ends_at, blocked_until = check_bookable_time(profile=profile, student=student, starts_at=starts_at, duration=duration_minutes)
+    purchase = None
+    if package_purchase_id is not None:
+        purchase = _reserve_credit(student=student, profile=profile, purchase_id=package_purchase_id, duration=duration_minutes)
+    booking = Booking.objects.create(
+        tutor=profile,
+        tutor_user=profile.user,
+        student=student,
+        subject_id=subject_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        blocked_until=blocked_until,
+        duration_minutes=duration_minutes,
+        mode=mode,
+        notes=notes,
+        price_minor=price_for(profile, duration_minutes),
+        currency=profile.currency,
+        package_purchase=purchase,
+    )
+    _record(booking, actor=student, action="requested", from_status="", details={"starts_at": starts_at.isoformat()})
+    publish(
+        ev.BookingRequested(
+            booking_id=booking.id,
+            student_id=student.id,
+            tutor_id=profile.id,
+            tutor_user_id=profile.user_id,
             subject_id=subject_id,
             starts_at=starts_at,
             ends_at=ends_at,
-            blocked_until=blocked_until,
-            duration_minutes=duration_minutes,
-            mode=mode,
-            notes=notes,
-            price_minor=price_for(profile, duration_minutes),
-            currency=profile.currency,
-            package_purchase=purchase,
-        )
-        _record(booking, actor=student, action="requested", from_status="", details={"starts_at": starts_at.isoformat()})
-        publish(
-            ev.BookingRequested(
-                booking_id=booking.id,
-                student_id=student.id,
-                tutor_id=profile.id,
-                tutor_user_id=profile.user_id,
-                subject_id=subject_id,
-                starts_at=starts_at,
-                ends_at=ends_at,
-                amount_minor=booking.price_minor,
-                currency=booking.currency,
-                package_purchase_id=purchase.id if purchase else None,
-            ),
-            durable=True,
-        )
-    invalidate_slots(profile.id)
+            amount_minor=booking.price_minor,
+            currency=booking.currency,
+            package_purchase_id=purchase.id if purchase else None,
+        ),
+        durable=True,
+    )
     return booking
 
 

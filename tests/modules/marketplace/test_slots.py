@@ -181,3 +181,9 @@ def test_slot_cache_is_invalidated_by_a_booking(anon, student, client_for, make_
     assert book(client_for(student), profile, subject, future(3, 9)).status_code == 201
     assert _slots(anon, profile, day, day, "UTC") == []
     assert iso(future(3, 9)).endswith("Z")
+
+
+def test_an_evening_rule_ending_2359_runs_to_midnight(anon, make_tutor):
+    profile = make_tutor(hours=("22:00", "23:59"))
+    day = future(3).date()
+    assert [s["start_utc"][11:16] for s in _slots(anon, profile, day, day, "UTC")] == ["22:00", "22:30", "23:00"]
