@@ -16,6 +16,7 @@ from django.utils import timezone
 from core.models import User
 from core.notify import notify
 from core.registry import ports
+from core.tasks import claim_effect
 from modules.notifications.models import (
     Channel,
     Delivery,
@@ -96,6 +97,10 @@ def deliver_email(delivery_id: int, attachments: list[tuple[str, bytes, str]] | 
             error="" if sent else error,
             sent_at=now if sent else None,
         )
+        if sent and delivery.notification.key:
+            # The same record core's default notifier keeps, so a key stays at most once even if the
+            # deployment later switches this module off.
+            claim_effect(f"email:{delivery.notification.key}")
     return sent
 
 

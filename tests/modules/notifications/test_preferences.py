@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from core.models import User
+from core.models import EffectKey, User
 from core.notify import notify
 from modules.notifications import tasks
 from modules.notifications.models import Delivery, Notification, QuietHours
@@ -37,6 +37,7 @@ def test_defaults_use_every_channel(student, push, mailoutbox, django_capture_on
     assert Notification.objects.get(user=student).in_app
     assert [m.to for m in mailoutbox] == [[student.email]]
     assert [p["user"] for p in push.sent] == [student.pk]
+    assert EffectKey.objects.filter(key="email:k1").exists()  # the record core's default notifier also keeps
 
 
 def test_email_off_for_a_category_sends_no_email_but_keeps_in_app_and_push(
