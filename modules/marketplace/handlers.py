@@ -5,8 +5,10 @@ Handlers run after commit and are idempotent (each notification carries an effec
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.events import event_payload, subscribe
 from core.models import User
@@ -19,42 +21,42 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
     "marketplace.booking_requested": (
         "bookings",
         "New booking request",
-        "You have a new booking request for {{ starts_at }} (UTC). Please confirm or decline it.",
+        "You have a new booking request for {{ starts_at_local }}. Please confirm or decline it.",
     ),
     "marketplace.booking_confirmed": (
         "bookings",
         "Your booking is confirmed",
-        "Your session on {{ starts_at }} (UTC) is confirmed.{% if meeting_url %} Join: {{ meeting_url }}{% endif %}",
+        "Your session on {{ starts_at_local }} is confirmed.{% if meeting_url %} Join: {{ meeting_url }}{% endif %}",
     ),
     "marketplace.booking_declined": (
         "bookings",
         "Your booking request was declined",
-        "The tutor declined your request for {{ starts_at }} (UTC).{% if reason %} Reason: {{ reason }}{% endif %}",
+        "The tutor declined your request for {{ starts_at_local }}.{% if reason %} Reason: {{ reason }}{% endif %}",
     ),
     "marketplace.booking_expired": (
         "bookings",
         "A booking request expired",
-        "The request for {{ starts_at }} (UTC) was not confirmed in time and has expired.",
+        "The request for {{ starts_at_local }} was not confirmed in time and has expired.",
     ),
     "marketplace.booking_cancelled": (
         "bookings",
         "A booking was cancelled",
-        "The session on {{ starts_at }} (UTC) was cancelled.{% if reason %} Reason: {{ reason }}{% endif %}",
+        "The session on {{ starts_at_local }} was cancelled.{% if reason %} Reason: {{ reason }}{% endif %}",
     ),
     "marketplace.booking_reschedule_proposed": (
         "bookings",
         "A new time is proposed for your session",
-        "A new time is proposed: {{ proposed_starts_at }} (UTC) instead of {{ starts_at }}.",
+        "A new time is proposed: {{ proposed_starts_at_local }} instead of {{ starts_at_local }}.",
     ),
     "marketplace.booking_rescheduled": (
         "bookings",
         "Your session was moved",
-        "Your session now starts at {{ starts_at }} (UTC).",
+        "Your session now starts at {{ starts_at_local }}.",
     ),
     "marketplace.booking_completed": (
         "bookings",
         "How was your session?",
-        "Your session on {{ starts_at }} (UTC) is complete. You can now leave a review.",
+        "Your session on {{ starts_at_local }} is complete. You can now leave a review.",
     ),
     "marketplace.tutor_approved": (
         "system",
@@ -80,7 +82,21 @@ def _tell(user_id: uuid.UUID | None, template: str, evt: Any, key: str) -> None:
     user = _user(user_id)
     if user is None:
         return
-    notify(user, TEMPLATES[template][0], template, event_payload(evt), key=f"{key}:{user.id}")
+    context = event_payload(evt)
+    # Times in the reader's own zone, e.g. "Mon 14 Mar 2027, 09:00 (America/New_York)".
+    for name in ("starts_at", "proposed_starts_at"):
+        value = getattr(evt, name, None)
+        if isinstance(value, dt.datetime):
+            context[f"{name}_local"] = _local(value, user.timezone)
+    notify(user, TEMPLATES[template][0], template, context, key=f"{key}:{user.id}")
+
+
+def _local(value: dt.datetime, tz_name: str) -> str:
+    try:
+        zone = ZoneInfo(tz_name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone, tz_name = ZoneInfo("UTC"), "UTC"
+    return f"{value.astimezone(zone):%a %d %b %Y, %H:%M} ({tz_name or 'UTC'})"
 
 
 def _push_parties(evt: Any) -> None:

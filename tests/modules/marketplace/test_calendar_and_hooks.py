@@ -161,6 +161,8 @@ def test_admin_figures_accept_months(student, client_for, tutor_profile, subject
 def test_parties_are_notified_after_commit(
     student, client_for, tutor_profile, subject, django_capture_on_commit_callbacks, mailoutbox
 ):
+    student.timezone = "Asia/Tokyo"
+    student.save()
     with django_capture_on_commit_callbacks(execute=True):
         booking_id = book(client_for(student), tutor_profile, subject, future(3, 10)).json()["id"]
     assert [m.to for m in mailoutbox] == [[tutor_profile.user.email]]
@@ -170,3 +172,4 @@ def test_parties_are_notified_after_commit(
         client_for(tutor_profile.user).post(f"/marketplace/bookings/{booking_id}/confirm")
     assert [m.to for m in mailoutbox] == [[student.email]]
     assert "meet.jit.si" in mailoutbox[0].body
+    assert "19:00 (Asia/Tokyo)" in mailoutbox[0].body  # 10:00 UTC in the student's own zone
