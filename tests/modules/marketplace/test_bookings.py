@@ -343,3 +343,14 @@ def test_admins_list_every_booking_others_may_not(student, admin_user, client_fo
     res = client_for(admin_user).get("/marketplace/admin/bookings", {"tutor_id": str(tutor_profile.id), "status": "pending"})
     assert res.status_code == 200 and [b["id"] for b in res.json()["items"]] == [booking_id]
     assert client_for(student).get("/marketplace/admin/bookings").status_code == 403
+
+
+def test_a_request_not_confirmed_before_its_start_expires(student, client_for, tutor_profile, subject):
+    booking_id = _booking(student, client_for, tutor_profile, subject)
+    started = timezone.now() - dt.timedelta(minutes=5)
+    _set(booking_id, starts_at=started, ends_at=started + dt.timedelta(hours=1), blocked_until=started + dt.timedelta(hours=1))
+    res = client_for(tutor_profile.user).post(f"/marketplace/bookings/{booking_id}/confirm")
+    assert res.status_code == 409 and res.json()["code"] == "booking_started"
+    assert expire_pending_bookings() == 1
+    detail = client_for(student).get(f"/marketplace/bookings/{booking_id}").json()
+    assert detail["status"] == "expired" and detail["history"][-1]["action"] == "expired"

@@ -173,3 +173,46 @@ def test_parties_are_notified_after_commit(
     assert [m.to for m in mailoutbox] == [[student.email]]
     assert "meet.jit.si" in mailoutbox[0].body
     assert "19:00 (Asia/Tokyo)" in mailoutbox[0].body  # 10:00 UTC in the student's own zone
+
+
+def test_integrity_checks_repair_package_credits(student, make_tutor, subject):
+    from django.utils import timezone
+
+    from modules.marketplace.models import Package
+
+    profile = make_tutor()
+    package = Package.objects.create(tutor=profile, name="P", session_count=4, duration_minutes=60, price_minor=1, currency="USD")
+    purchase = PackagePurchase.objects.create(
+        package=package,
+        student=student,
+        tutor=profile,
+        status="active",
+        sessions_total=4,
+        credits_remaining=1,
+        duration_minutes=60,
+        price_minor=1,
+        currency="USD",
+        validity_days=30,
+        expires_at=timezone.now() + dt.timedelta(days=30),
+    )
+    start = future(3, 10)
+    Booking.objects.create(
+        tutor=profile,
+        tutor_user=profile.user,
+        student=student,
+        subject=subject,
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=1),
+        blocked_until=start + dt.timedelta(hours=1),
+        duration_minutes=60,
+        price_minor=1,
+        currency="USD",
+        package_purchase=purchase,
+        credit_consumed=True,
+        status="confirmed",
+    )
+    check = dict(hooks.entries(HOOKS.INTEGRITY_CHECKS))["marketplace"]
+    assert [i["check"] for i in check(repair=True)] == ["marketplace.package_credits"]
+    purchase.refresh_from_db()
+    assert purchase.credits_remaining == 3
+    assert check(repair=False) == []
