@@ -71,22 +71,28 @@ def do_checkout(*, payer: User, kind: str, object_id: uuid.UUID) -> tuple[Paymen
     payee_id = described.get("payee_user_id")
     payee = User.objects.filter(pk=payee_id).first() if payee_id else None
     provider = conf.get_provider()
-    same = Payment.objects.filter(kind=kind, object_id=object_id, payer=payer)
-    if same.filter(status__in=(PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)).exists():
-        raise Conflict("This is already paid", code="already_paid")
-    payment = same.filter(status=PaymentStatus.PENDING, provider=provider.name, amount_minor=amount, currency=currency).first()
-    if payment is None:
-        payment = Payment.objects.create(
-            kind=kind,
-            object_id=object_id,
-            payer=payer,
-            payee=payee,
-            description=str(described.get("description", ""))[:200],
-            amount_minor=amount,
-            fee_minor=check_fee(amount, has_payee=payee is not None),
-            currency=currency,
-            provider=provider.name,
-        )
+    with transaction.atomic():
+        # One checkout at a time per payer (a row lock on the user): a double click or two tabs reuse one
+        # pending payment, and with it one idempotency key, so the provider charges once.
+        User.objects.select_for_update().filter(pk=payer.pk).first()
+        same = Payment.objects.filter(kind=kind, object_id=object_id, payer=payer)
+        if same.filter(status__in=(PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)).exists():
+            raise Conflict("This is already paid", code="already_paid")
+        payment = same.filter(
+            status=PaymentStatus.PENDING, provider=provider.name, amount_minor=amount, currency=currency
+        ).first()
+        if payment is None:
+            payment = Payment.objects.create(
+                kind=kind,
+                object_id=object_id,
+                payer=payer,
+                payee=payee,
+                description=str(described.get("description", ""))[:200],
+                amount_minor=amount,
+                fee_minor=check_fee(amount, has_payee=payee is not None),
+                currency=currency,
+                provider=provider.name,
+            )
     try:
         created = provider.create_payment(
             amount_minor=amount,

@@ -7,7 +7,7 @@ from django.db import connection
 
 from core.models import Role
 from modules.payments import services
-from modules.payments.models import Withdrawal
+from modules.payments.models import LedgerTransaction, Payment, Withdrawal
 from tests.conftest import postgres_only
 from tests.modules.payments.conftest import wallet
 
@@ -109,3 +109,30 @@ def test_ten_parallel_withdrawals_of_the_whole_balance_only_one_succeeds(make_us
     assert sorted(statuses) == [201] + [409] * 9, statuses
     assert Withdrawal.objects.count() == 1
     assert wallet(client_for(tutor)) == {"pending": 0, "available": 0, "held": 8500}
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_five_parallel_checkouts_of_one_booking_charge_once(make_user, bookings, client_for):
+    student, tutor = make_user(Role.STUDENT), make_user(Role.TUTOR)
+    booking_id = bookings.add(student, tutor, 10000, "USD")
+    clients = [client_for(student) for _ in range(5)]
+    barrier = threading.Barrier(5)
+    statuses: list[int] = []
+
+    def checkout(api):  # type: ignore[no-untyped-def]
+        try:
+            barrier.wait()
+            statuses.append(api.post("/payments/checkout", {"kind": "booking", "object_id": str(booking_id)}).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=checkout, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert 201 in statuses and set(statuses) <= {201, 409}, statuses
+    assert Payment.objects.filter(object_id=booking_id).count() == 1
+    assert LedgerTransaction.objects.filter(kind="capture").count() == 1
+    assert wallet(client_for(tutor))["pending"] == 8500
