@@ -75,7 +75,7 @@ def _text_layer_words(page, page_index: int, scale: float) -> list[Word]:
                 flush()
                 continue
             box = textpage.get_charbox(i)
-            if current and box[0] - current[-1][1][2] > 0.6 * max(1.0, current[-1][1][3] - current[-1][1][1]):
+            if current and box[0] - current[-1][1][2] > 0.6 * max(1.0, *(b[3] - b[1] for _, b in current)):
                 flush()  # a wide gap without a space character: a new word
             current.append((ch, box))
         flush()
