@@ -19,14 +19,8 @@ class PaymentsConfig(ModuleConfig):
 
     def ready(self) -> None:
         super().ready()
-        from core.notify import register_template
-        from modules.payments import handlers, hooks
+        from modules.payments import handlers, hooks, notifications
 
         handlers.connect()
         hooks.register_hooks()
-        register_template(
-            "payments.withdrawal_processed",
-            category="payments",
-            subject="Your withdrawal of {{ amount }} {{ currency }} was {{ status }}",
-            text="Your withdrawal of {{ amount }} {{ currency }} was {{ status }}. {{ detail }}",
-        )
+        notifications.connect()

@@ -108,6 +108,9 @@ class Payment(models.Model):
     captured_at = models.DateTimeField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.CharField(max_length=200, blank=True)
+    #: the owner cancelled what this pays for while the payment was still pending: if the provider
+    #: reports success later, the money goes straight back (refund in full).
+    refund_on_capture = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -112,6 +112,7 @@ def do_checkout(*, payer: User, kind: str, object_id: uuid.UUID) -> tuple[Paymen
             payment.observed_failed = True
         payment.save()
         _converge(payment)
+    refund_if_cancelled(payment.id)
     return payment, created.get("client_secret")
 
 
@@ -280,6 +281,7 @@ def do_process_webhook(*, provider_name: str, payload: bytes, signature: str) ->
             payment.observed_refunded_minor = max(payment.observed_refunded_minor, int(evt.get("amount_refunded", 0)))
         payment.save()
         _converge(payment)
+    refund_if_cancelled(payment.id)
     return "applied"
 
 
@@ -370,6 +372,29 @@ def release_due_payments() -> int:
     for pid in ids:
         do_release(payment_id=pid)
     return len(ids)
+
+
+def do_refund_owner_cancelled(*, kind: str, object_id: Any, reason: str) -> None:
+    """The owner cancelled the thing paid for: refund what was captured, and mark pending payments so a
+    success that arrives later is refunded at once (no money is kept for something cancelled)."""
+    object_id = uuid.UUID(str(object_id))
+    for payment in Payment.objects.filter(kind=kind, object_id=object_id, status__in=CAPTURED):
+        do_refund(payment_id=payment.id, amount_minor=None, key=f"owner_cancelled:{payment.id}", reason=reason)
+    Payment.objects.filter(kind=kind, object_id=object_id, status=PaymentStatus.PENDING).update(
+        refund_on_capture=reason[:200] or "cancelled"
+    )
+
+
+def refund_if_cancelled(payment_id: uuid.UUID) -> None:
+    """After a capture: refund in full when the owner had already cancelled (see refund_on_capture)."""
+    payment = Payment.objects.filter(pk=payment_id).first()
+    if payment is not None and payment.refund_on_capture and payment.status in CAPTURED:
+        do_refund(
+            payment_id=payment.id,
+            amount_minor=None,
+            key=f"owner_cancelled:{payment.id}",
+            reason=payment.refund_on_capture,
+        )
 
 
 def booking_payment(booking_id: Any) -> Payment | None:

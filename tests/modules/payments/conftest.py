@@ -98,6 +98,16 @@ class BookingNoShow:
     currency: str
 
 
+@dataclass(frozen=True)
+class BookingDeclined:
+    event_type: ClassVar[str] = "marketplace.booking_declined.v1"
+    booking_id: uuid.UUID
+    student_id: uuid.UUID
+    tutor_user_id: uuid.UUID
+    starts_at: dt.datetime
+    reason: str = ""
+
+
 @pytest.fixture
 def booking_events(bookings: FakeBookings, django_capture_on_commit_callbacks: Any) -> Callable[..., None]:
     """``booking_events("completed", booking_id)``: publish a marketplace-shaped event and deliver it."""
@@ -118,6 +128,8 @@ def booking_events(bookings: FakeBookings, django_capture_on_commit_callbacks: A
                 refund_eligible=extra.get("refund_eligible", True),
                 was_confirmed=True,
             )
+        elif what == "declined":
+            evt = BookingDeclined(**common, starts_at=now, reason="busy")
         else:
             evt = BookingNoShow(**common, who=extra["who"], starts_at=now, amount_minor=amount, currency=currency)
         with django_capture_on_commit_callbacks(execute=True):

@@ -182,3 +182,21 @@ def test_admin_revenue_by_month_and_ledger_csv(student, tutor, admin_user, booki
     for txn in {r["transaction_id"] for r in table}:
         assert sum(int(r["amount_minor"]) for r in table if r["transaction_id"] == txn) == 0
     assert client_for(student).get("/payments/admin/ledger.csv").status_code == 403
+
+
+def test_a_declined_request_that_was_paid_is_refunded_in_full(student, tutor, bookings, pay, booking_events, client_for):
+    booking_id = bookings.add(student, tutor)
+    payment_id = pay(student, "booking", booking_id)["payment_id"]
+    booking_events("declined", booking_id)
+    assert client_for(student).get(f"/payments/payments/{payment_id}").json()["status"] == "refunded"
+    assert wallet(client_for(tutor))["pending"] == 0
+
+
+def test_the_payer_gets_a_receipt_and_a_refund_notice_once(student, tutor, bookings, pay, booking_events, mailoutbox):
+    booking_id = bookings.add(student, tutor, 12345, "USD")
+    pay(student, "booking", booking_id)
+    booking_events("cancelled", booking_id, refund_eligible=True)
+    booking_events("cancelled", booking_id, refund_eligible=True)
+    mine = [m for m in mailoutbox if m.to == [student.email]]
+    subjects = sorted(m.subject for m in mine)
+    assert subjects == ["Payment received: 123.45 USD", "Refund of 123.45 USD"], subjects

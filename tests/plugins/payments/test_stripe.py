@@ -241,3 +241,19 @@ def test_the_webhook_body_is_parsed_only_after_verification(fake_stripe, anon):
     res = _deliver(anon, b"not json at all", signature=sign(b"not json at all", WEBHOOK_SECRET))
     assert res.status_code == 400
     assert json.loads(res.content)["status"] == 400
+
+
+def test_a_payment_that_succeeds_after_its_booking_was_cancelled_is_refunded_at_once(
+    fake_stripe, student, tutor, bookings, pay, booking_events, anon, client_for, django_capture_on_commit_callbacks
+):
+    booking_id = bookings.add(student, tutor, 7000, "USD")
+    body = pay(student, "booking", booking_id)
+    booking_events("cancelled", booking_id, refund_eligible=True)
+    assert fake_stripe.posts("/v1/refunds") == []  # nothing captured yet, nothing to refund
+    intent = _intent(fake_stripe, body["payment_id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _deliver(anon, event("payment_intent.succeeded", _succeeded(intent))).status_code == 200
+    (req,) = fake_stripe.posts("/v1/refunds")
+    assert req.params["amount"] == "7000"
+    assert Payment.objects.get(pk=body["payment_id"]).status == "refunded"
+    assert wallet(client_for(tutor))["pending"] == 0 and _balanced()
