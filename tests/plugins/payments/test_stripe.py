@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.db.models import Sum
 
+from core.models import Role
+from core.testing import ApiClient
 from modules.payments.models import LedgerEntry, LedgerTransaction, Payment, ProcessedStripeEvent
 from plugins.payments.stripe_provider import StripeProvider
+from tests.conftest import postgres_only
 from tests.modules.payments.conftest import wallet
 from tests.plugins.payments.conftest import WEBHOOK_SECRET
 from tests.plugins.payments.fake_stripe import event, sign
@@ -257,3 +262,31 @@ def test_a_payment_that_succeeds_after_its_booking_was_cancelled_is_refunded_at_
     assert req.params["amount"] == "7000"
     assert Payment.objects.get(pk=body["payment_id"]).status == "refunded"
     assert wallet(client_for(tutor))["pending"] == 0 and _balanced()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_same_event_delivered_in_parallel_applies_once(fake_stripe, make_user, bookings):
+    student, tutor = make_user(Role.STUDENT), make_user(Role.TUTOR)
+    booking_id = bookings.add(student, tutor, 10000, "USD")
+    res = ApiClient(student).post("/payments/checkout", {"kind": "booking", "object_id": str(booking_id)})
+    assert res.status_code == 201
+    payload = event("payment_intent.succeeded", _succeeded(_intent(fake_stripe, res.json()["payment_id"])))
+    barrier = threading.Barrier(5)
+    statuses: list[int] = []
+
+    def deliver() -> None:
+        try:
+            barrier.wait()
+            statuses.append(_deliver(ApiClient(), payload).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 5
+    assert LedgerTransaction.objects.filter(kind="capture").count() == 1
+    assert ProcessedStripeEvent.objects.count() == 1
