@@ -351,7 +351,8 @@ def _make_class(day: int, start: int, end: int, block: Sequence[Word], parts: Se
     f = extract_fields(parts)
     if not (f.course_name or f.course_code):
         return None
-    ocr = statistics.fmean(w.confidence for w in block) if block else 1.0
+    # the mean, pulled down by the weakest word: one unreadable word is worth a second look
+    ocr = (statistics.fmean(w.confidence for w in block) + min(w.confidence for w in block)) / 2 if block else 1.0
     if not f.course_name:
         factor *= 0.85
     elif len(f.course_name) < 3:
@@ -591,7 +592,21 @@ def _strip_day_and_range(part: str) -> str:
 MIN_WORD_CONFIDENCE = 0.2  # below this an OCR "word" is nearly always a texture or a rule
 
 
+def _bar_is_letter(bar: Word, words: Sequence[Word]) -> bool:
+    """A confident "|" right after a word on its line is the letter I ("Analysis I"), not a rule."""
+    if bar.confidence < 0.8:
+        return False
+    for w in words:
+        if w is bar or w.page != bar.page or not any(c.isalpha() for c in w.text):
+            continue
+        if 0 <= bar.left - w.right < 0.6 * w.height and abs(w.cy - bar.cy) < 0.3 * w.height:
+            return True
+    return False
+
+
 def _clean_words(words: Iterable[Word]) -> list[Word]:
+    words = list(words)
+    words = [replace(w, text="I") if w.text.strip() == "|" and _bar_is_letter(w, words) else w for w in words]
     out = []
     for w in words:
         text = w.text.strip()
