@@ -29,7 +29,7 @@ from modules.marketplace.models import (
     TutorProfile,
     TutorStatus,
 )
-from modules.marketplace.services import load_availability
+from modules.marketplace.services import aware, load_availability
 
 MAX_SLOT_RANGE_DAYS = 62
 
@@ -386,7 +386,7 @@ def suggest_tutors(*, subject_name: str, busy: list[tuple[dt.datetime, dt.dateti
             )
         ).order_by("-average_rating", "-review_count", "id")[:limit]
     )
-    busy_index = BusyIndex((a, b) for a, b in busy)
+    busy_index = BusyIndex((aware(a), aware(b)) for a, b in busy if a and b)  # naive times are UTC
     today = timezone.now().date()
     out = []
     for profile in tutors:
