@@ -25,6 +25,7 @@ from modules.coach.llm_port import (
     Usage,
     backoff,
     estimate_tokens,
+    parse_retry_after,
 )
 
 MAX_ATTEMPTS = 4
@@ -105,7 +106,8 @@ class GeminiEngine:
                 return
             except genai_errors.APIError as exc:
                 if exc.code in RETRYABLE_STATUS and not emitted and attempt < MAX_ATTEMPTS:
-                    backoff(attempt, deadline)
+                    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+                    backoff(attempt, deadline, retry_after=parse_retry_after(headers.get("Retry-After")))
                     continue
                 raise LLMError(f"Gemini answered {exc.code}: {exc.message}", status=exc.code) from exc
             except LLMError:

@@ -367,3 +367,14 @@ def test_export_and_erase_hooks_cover_prompts_and_replies(student, make_user, cl
     erase_fn(student)
     assert export_fn(student) == {"sessions": [], "messages": []}
     assert len(export_fn(other)["messages"]) == 2
+
+
+def test_with_the_cache_down_the_coach_still_answers(student, client_for):
+    """Redis stopped: core's resilient cache answers add() with False; that must not become 409 forever."""
+    api = client_for(student)
+    s = new_session(api)
+    down = {"default": {"BACKEND": "core.cache.ResilientRedisCache", "LOCATION": "redis://127.0.0.1:9/0"}}
+    with override_settings(CACHES=down):
+        first = ask(api, s["id"], "Still there?")
+        second = ask(api, s["id"], "And again?")
+    assert (first.status_code, second.status_code) == (200, 200), (first.content, second.content)
