@@ -105,8 +105,7 @@ def my_enrolments(request: HttpRequest, page: Query[PageQuery]):  # type: ignore
     user = current_user(request)
     qs = selectors.enrolments_with_progress().filter(student=user).order_by("-created_at", "-id")
     rows, meta = paginate(qs, page)
-    items = [{**selectors.progress_row(e), "course_id": e.course_id, "title": e.course.title} for e in rows]
-    return {"items": items, **meta}
+    return {"items": [selectors.progress_row(e) for e in rows], **meta}
 
 
 @router.post("", response={201: CourseOut, **error_responses(401, 403, 422)})

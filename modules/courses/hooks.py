@@ -65,3 +65,6 @@ def register() -> None:
     hooks.register(HOOKS.USER_EXPORT, LABEL, export_user)
     hooks.register(HOOKS.USER_ERASE, LABEL, erase_user)
     hooks.register(HOOKS.ADMIN_FIGURES, LABEL, admin_figures)
+    from modules.courses.demo import seed_demo
+
+    hooks.register(HOOKS.DEMO_DATA, LABEL, seed_demo)

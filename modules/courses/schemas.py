@@ -75,6 +75,12 @@ class QuestionIn(Schema):
         return self
 
 
+def _check_url(v: str | None) -> str | None:
+    if v and not v.startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) URL")
+    return v
+
+
 class LessonIn(Schema):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(..., min_length=1, max_length=200)
@@ -88,10 +94,8 @@ class LessonIn(Schema):
 
     @field_validator("video_url")
     @classmethod
-    def _https(cls, v: str) -> str:
-        if v and not v.startswith(("https://", "http://")):
-            raise ValueError("must be an http(s) URL")
-        return v
+    def _http_url(cls, v: str | None) -> str | None:
+        return _check_url(v)
 
     @model_validator(mode="after")
     def _content_matches_type(self) -> LessonIn:
@@ -113,6 +117,11 @@ class LessonPatch(Schema):
     duration_minutes: int | None = Field(None, ge=0, le=24 * 60)
     is_preview: bool | None = None
     position: int | None = Field(None, ge=0, le=10_000)
+
+    @field_validator("video_url")
+    @classmethod
+    def _http_url(cls, v: str | None) -> str | None:
+        return _check_url(v)
 
 
 class LessonSummary(Schema):

@@ -92,7 +92,10 @@ def do_update_course(*, course: Course, changes: dict[str, Any]) -> Course:
 def do_delete_course(*, course: Course) -> None:
     if course.enrolments.filter(status=EnrolmentStatus.ACTIVE).exists():
         raise Conflict("Students are enrolled; unpublish the course instead", code="has_enrolments")
+    files = [course.cover, *course.lessons.exclude(document="").values_list("document", flat=True)]
     course.delete()
+    for name in filter(None, files):
+        transaction.on_commit(lambda name=name: default_storage.delete(name))
 
 
 def do_set_cover(*, course: Course, upload: Any) -> Course:

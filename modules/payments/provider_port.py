@@ -6,7 +6,7 @@ path from settings (PAYMENT_PROVIDERS), so no module imports a plugin.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypedDict
+from typing import Protocol, TypedDict
 
 
 class ProviderError(Exception):
@@ -50,7 +50,3 @@ class PaymentProvider(Protocol):
     def refund(self, *, provider_ref: str, amount_minor: int, idempotency_key: str) -> CreatedRefund: ...
 
     def parse_webhook(self, payload: bytes, signature: str) -> WebhookEvent: ...
-
-
-def describe_provider(provider: Any) -> str:
-    return getattr(provider, "name", type(provider).__name__)

@@ -505,6 +505,3 @@ def revenue_by_month(*, year: int) -> list[dict[str, Any]]:
         .order_by("month", "currency")
     )
     return [{"month": r["month"].strftime("%Y-%m"), "currency": r["currency"], "revenue_minor": int(r["total"])} for r in rows]
-
-
-__all__ = ["InvalidWebhook"]

@@ -7,7 +7,6 @@ It refuses to work when settings.PRODUCTION is true, so a production deployment 
 from __future__ import annotations
 
 import hashlib
-import json
 
 from django.conf import settings
 
@@ -40,7 +39,3 @@ class OfflineProvider:
 
     def parse_webhook(self, payload: bytes, signature: str) -> WebhookEvent:
         raise InvalidWebhook("The offline provider sends no webhooks")
-
-    @staticmethod
-    def describe() -> str:
-        return json.dumps({"provider": "offline"})

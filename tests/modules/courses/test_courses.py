@@ -6,8 +6,10 @@ import uuid
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from core.demo import seed_demo
 from core.models import Role
 from core.registry import HOOKS, hooks, is_enabled
+from modules.courses.models import Course
 
 pytestmark = pytest.mark.django_db
 
@@ -306,3 +308,19 @@ def test_contact_policy_allows_an_enrolled_student_and_the_tutor(course_factory,
 
 def test_unknown_course_ids_answer_404(student, client_for):
     assert client_for(student).get(f"/courses/{uuid.uuid4()}").status_code == 404
+
+
+def test_a_video_url_cannot_become_a_script_by_patching(course_factory, tutor, client_for):
+    course = course_factory()
+    url = f"/courses/{course['id']}/lessons/{course['lessons']['intro']}"
+    assert client_for(tutor).patch(url, {"video_url": "javascript:alert(1)"}).status_code == 422
+    assert (
+        client_for(tutor).patch(url, {"video_url": "https://video.example/new"}).json()["video_url"]
+        == "https://video.example/new"
+    )
+
+
+def test_demo_data_is_idempotent(db):
+    seed_demo()
+    seed_demo()
+    assert Course.objects.filter(published=True).count() == 2
