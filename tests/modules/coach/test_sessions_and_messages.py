@@ -378,3 +378,52 @@ def test_with_the_cache_down_the_coach_still_answers(student, client_for):
         first = ask(api, s["id"], "Still there?")
         second = ask(api, s["id"], "And again?")
     assert (first.status_code, second.status_code) == (200, 200), (first.content, second.content)
+
+
+def test_session_list_runs_a_fixed_number_of_queries(student, client_for):
+    from core.testing import count_queries, describe
+
+    api = client_for(student)
+    new_session(api)
+    api.get("/coach/sessions")
+    with count_queries() as few:
+        api.get("/coach/sessions")
+    for i in range(6):
+        new_session(api, f"s{i}")
+    with count_queries() as many:
+        assert api.get("/coach/sessions").json()["total"] == 7
+    assert len(few) == len(many), describe(many)
+
+
+def test_quota_day_is_the_students_own_and_retry_after_points_to_its_midnight(make_user, client_for):
+    import datetime as dt
+    import zoneinfo
+
+    from django.utils import timezone
+
+    user = make_user("student", timezone="Asia/Tokyo")
+    api = client_for(user)
+    s = new_session(api)
+    with override_settings(COACH_DAILY_MESSAGES=1):
+        ask(api, s["id"], "one")
+        res = ask(api, s["id"], "two")
+    assert res.status_code == 429
+    local = timezone.now().astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
+    midnight = (local + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    expected = (midnight - local).total_seconds()
+    assert abs(int(res["Retry-After"]) - expected) <= 5
+
+
+def test_admin_figures_count_usage_without_content(student, client_for, fake_openai):
+    from core.registry import HOOKS, hooks
+
+    api = client_for(student)
+    s = new_session(api)
+    ask(api, s["id"], "counted")
+    fake_openai.script.append(("status", 400))
+    with override_settings(COACH_ENGINE="openai_compatible", OPENAI_BASE_URL=fake_openai.url + "/v1"):
+        assert ask(api, s["id"], "fails").status_code == 503
+    figures = hooks.call(HOOKS.ADMIN_FIGURES, months=1)["coach"]
+    assert (figures["coach_questions_last_months"], figures["coach_replies_last_months"]) == (2, 1)
+    assert figures["coach_unanswered_last_months"] == 1 and figures["coach_users_30d"] == 1
+    assert "counted" not in str(figures)
