@@ -9,7 +9,7 @@ from typing import Literal
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator, model_validator
 
-Currency = Field(..., min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")
+from core.identity.validators import CURRENCIES
 
 
 class CourseIn(Schema):
@@ -21,6 +21,11 @@ class CourseIn(Schema):
     currency: str = Field("USD", min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")
     published: bool = False
 
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, v: str | None) -> str | None:
+        return _check_currency(v)
+
 
 class CoursePatch(Schema):
     model_config = ConfigDict(extra="forbid")
@@ -30,6 +35,11 @@ class CoursePatch(Schema):
     price_minor: int | None = Field(None, ge=0, le=10**9)
     currency: str | None = Field(None, min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")
     published: bool | None = None
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, v: str | None) -> str | None:
+        return _check_currency(v)
 
 
 class CourseOut(Schema):
@@ -73,6 +83,14 @@ class QuestionIn(Schema):
         if len(set(self.correct)) != len(self.correct):
             raise ValueError("correct answers must not repeat")
         return self
+
+
+def _check_currency(v: str | None) -> str | None:
+    if v is None:
+        return v
+    if v.upper() not in CURRENCIES:
+        raise ValueError("not an ISO 4217 currency code")
+    return v.upper()
 
 
 def _check_url(v: str | None) -> str | None:

@@ -5,7 +5,9 @@ import uuid
 from typing import Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
+
+from core.identity.validators import CURRENCIES
 
 
 class CheckoutIn(Schema):
@@ -79,6 +81,13 @@ class WithdrawalIn(Schema):
     model_config = ConfigDict(extra="forbid")
     amount_minor: int = Field(..., gt=0, le=10**12)
     currency: str = Field(..., min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_currency(cls, v: str) -> str:
+        if v.upper() not in CURRENCIES:
+            raise ValueError("not an ISO 4217 currency code")
+        return v.upper()
 
 
 class WithdrawalOut(Schema):

@@ -324,3 +324,10 @@ def test_demo_data_is_idempotent(db):
     seed_demo()
     seed_demo()
     assert Course.objects.filter(published=True).count() == 2
+
+
+def test_a_course_price_needs_a_real_currency(tutor, client_for):
+    res = client_for(tutor).post("/courses", {"title": "x", "subject": "y", "price_minor": 100, "currency": "ZZZ"})
+    assert res.status_code == 422
+    res = client_for(tutor).post("/courses", {"title": "x", "subject": "y", "price_minor": 100, "currency": "jpy"})
+    assert res.status_code == 201 and res.json()["currency"] == "JPY"
