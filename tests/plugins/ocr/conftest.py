@@ -22,7 +22,7 @@ class FakeVision:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 payload = json.loads(self.rfile.read(length) or b"{}")
                 fake.requests.append({"path": self.path, "headers": dict(self.headers), "json": payload})
