@@ -147,6 +147,18 @@ def drain_outbox(older_than_seconds: int = 30, batch: int = 200) -> int:
     return delivered
 
 
+def _concrete(hint: Any) -> Any:
+    """``uuid.UUID | None`` (or Optional[...]) -> ``uuid.UUID``; other hints unchanged."""
+    import types
+    import typing
+
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return hint
+
+
 def _from_payload(cls: type, payload: dict[str, Any]) -> Any:
     import typing
 
@@ -154,7 +166,7 @@ def _from_payload(cls: type, payload: dict[str, Any]) -> Any:
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         raw = payload.get(f.name)
-        hint = hints.get(f.name)
+        hint = _concrete(hints.get(f.name))
         if raw is not None and hint is uuid.UUID:
             raw = uuid.UUID(raw)
         elif raw is not None and hint is dt.datetime:

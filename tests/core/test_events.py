@@ -17,6 +17,8 @@ from core.models import OutboxEvent
 class ThingHappened:
     thing_id: uuid.UUID
     at: dt.datetime
+    other_id: uuid.UUID | None = None
+    on: dt.date | None = None
 
 
 @pytest.fixture
@@ -75,14 +77,19 @@ def test_durable_event_is_redelivered_until_handlers_succeed(received):
     subscribe(ThingHappened, flaky)
     try:
         with transaction.atomic():
-            publish(ThingHappened(thing_id=uuid.uuid4(), at=timezone.now()), durable=True)
+            publish(
+                ThingHappened(thing_id=uuid.uuid4(), at=timezone.now(), other_id=uuid.uuid4(), on=dt.date(2026, 3, 8)),
+                durable=True,
+            )
         row = OutboxEvent.objects.get()
         assert row.delivered_at is None and "smtp down" in row.last_error
         OutboxEvent.objects.update(created_at=timezone.now() - dt.timedelta(minutes=5))
         assert drain_outbox() == 1
         row.refresh_from_db()
         assert row.delivered_at is not None
-        assert isinstance(received[-1].thing_id, uuid.UUID) and isinstance(received[-1].at, dt.datetime)
+        redelivered = received[-1]
+        assert isinstance(redelivered.thing_id, uuid.UUID) and isinstance(redelivered.at, dt.datetime)
+        assert isinstance(redelivered.other_id, uuid.UUID) and redelivered.on == dt.date(2026, 3, 8)  # optional fields too
         assert drain_outbox() == 0  # delivered rows are not delivered again
     finally:
         unsubscribe(ThingHappened, flaky)
