@@ -316,6 +316,7 @@ def main() -> None:
     )
     ap.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
     ap.add_argument("--skip-ws", action="store_true")
+    ap.add_argument("--seed-only", action="store_true", help="build the data and stop")
     args = ap.parse_args()
     import resource
 
@@ -336,6 +337,8 @@ def main() -> None:
     if seeded.returncode:
         raise SystemExit("seeding failed")
     seed_seconds = round(time.perf_counter() - t, 1)
+    if args.seed_only:
+        return
     print("== preparing request lines", flush=True)
     reqdir = workdir / "requests"
     sh([PY, str(BENCH / "prepare.py"), str(reqdir)], env=env)
