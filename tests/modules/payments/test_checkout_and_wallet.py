@@ -177,7 +177,7 @@ def test_admin_revenue_by_month_and_ledger_csv(student, tutor, admin_user, booki
     assert {(r["month"], r["currency"], r["revenue_minor"]) for r in rows} == {(month, "EUR", 300), (month, "USD", 1500)}
     res = client_for(admin_user).get("/payments/admin/ledger.csv")
     assert res.status_code == 200 and res["Content-Type"].startswith("text/csv")
-    table = list(csv.DictReader(io.StringIO(res.content.decode())))
+    table = list(csv.DictReader(io.StringIO(b"".join(res.streaming_content).decode())))
     assert len(table) == 6
     for txn in {r["transaction_id"] for r in table}:
         assert sum(int(r["amount_minor"]) for r in table if r["transaction_id"] == txn) == 0
@@ -200,3 +200,15 @@ def test_the_payer_gets_a_receipt_and_a_refund_notice_once(student, tutor, booki
     mine = [m for m in mailoutbox if m.to == [student.email]]
     subjects = sorted(m.subject for m in mine)
     assert subjects == ["Payment received: 123.45 USD", "Refund of 123.45 USD"], subjects
+
+
+def test_admins_list_all_payments_with_filters_and_others_may_not(student, tutor, admin_user, bookings, pay, client_for):
+    first = bookings.add(student, tutor)
+    pay(student, "booking", first)
+    pay(student, "booking", bookings.add(student, tutor))
+    api = client_for(admin_user)
+    assert api.get("/payments/admin/payments").json()["total"] == 2
+    only = api.get("/payments/admin/payments", {"object_id": str(first)}).json()
+    assert only["total"] == 1 and only["items"][0]["object_id"] == str(first)
+    assert client_for(student).get("/payments/admin/payments").status_code == 403
+    assert client_for(tutor).get("/payments/admin/payments").status_code == 403
