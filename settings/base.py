@@ -411,6 +411,44 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 ACCOUNT_DELETION_GRACE_DAYS = env_int("ACCOUNT_DELETION_GRACE_DAYS", 30)
 
+# --- module settings from the environment -------------------------------------------------------
+# Modules read their settings with getattr(settings, NAME, default) and document them in their
+# README. Any of these names set in the environment becomes a setting: whole numbers and decimals
+# are converted, JSON objects and lists (for the *_ENGINES / *_PROVIDERS maps) are parsed.
+MODULE_SETTINGS_FROM_ENV = (
+    "BOOKING_REFUND_CUTOFF_HOURS", "BOOKING_PENDING_EXPIRY_HOURS", "BOOKING_AUTOCOMPLETE_AFTER_HOURS",
+    "MEETING_BASE_URL", "ICS_UID_DOMAIN",
+    "PAYMENT_PROVIDER", "PAYMENT_PROVIDERS", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE",
+    "STRIPE_MAX_NETWORK_RETRIES", "PLATFORM_FEE_PERCENT", "WITHDRAWAL_MINIMUM_MINOR", "PAYOUT_HOLD_DAYS",
+    "MESSAGING_SEARCH_CONFIG", "NOTIFICATIONS_EMAIL_ATTEMPTS", "NOTIFICATIONS_EMAIL_BACKOFF_SECONDS",
+    "NOTIFICATIONS_EMAIL_LOG_RETENTION_DAYS", "NOTIFICATIONS_MESSAGE_DELAY_MINUTES", "NOTIFICATIONS_RETENTION_DAYS",
+    "OCR_ENGINE", "OCR_ENGINES", "OCR_FLAG_BELOW", "OCR_GOOGLE_VISION_ENDPOINT", "OCR_GOOGLE_VISION_LANGUAGES",
+    "OCR_GOOGLE_VISION_TIMEOUT", "OCR_MATCH_MIN_SCORE", "OCR_STALE_AFTER_SECONDS", "OCR_TESSERACT_CMD",
+    "OCR_TESSERACT_LANGS", "OCR_TESSERACT_PSM",
+    "COACH_ENGINE", "COACH_ENGINES", "COACH_ENGINE_OPTIONS", "COACH_MODEL", "COACH_TIMEOUT_SECONDS",
+    "COACH_CONTEXT_MAX_TOKENS", "COACH_HISTORY_MESSAGES", "COACH_HISTORY_MAX_TOKENS", "COACH_DAILY_MESSAGES",
+    "COACH_DAILY_TOKENS", "GEMINI_API_KEY", "GEMINI_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL",
+)
+
+
+def _env_value(raw: str) -> object:
+    import json as _json
+    import re as _re
+
+    text = raw.strip()
+    if _re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if _re.fullmatch(r"-?\d+\.\d*", text):
+        return float(text)
+    if text[:1] in "[{":
+        return _json.loads(text)
+    return raw
+
+
+for _name in MODULE_SETTINGS_FROM_ENV:
+    if os.environ.get(_name, "") != "":
+        globals()[_name] = _env_value(os.environ[_name])
+
 # --- product rules shared by modules -------------------------------------------------------------
 PLATFORM_NAME = env_str("PLATFORM_NAME", "Tutoring Platform")
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "USD")
