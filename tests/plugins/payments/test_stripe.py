@@ -290,3 +290,21 @@ def test_the_same_event_delivered_in_parallel_applies_once(fake_stripe, make_use
     assert statuses == [200] * 5
     assert LedgerTransaction.objects.filter(kind="capture").count() == 1
     assert ProcessedStripeEvent.objects.count() == 1
+
+
+def test_a_refund_stripe_refuses_changes_nothing(
+    fake_stripe, student, tutor, admin_user, bookings, pay, anon, client_for, django_capture_on_commit_callbacks
+):
+    body = pay(student, "booking", bookings.add(student, tutor, 10000, "USD"))
+    with django_capture_on_commit_callbacks(execute=True):
+        _deliver(anon, event("payment_intent.succeeded", _succeeded(_intent(fake_stripe, body["payment_id"]))))
+    fake_stripe.faults.append((400, {"error": {"type": "invalid_request_error", "message": "Charge is disputed"}}, {}))
+    res = client_for(admin_user).post(f"/payments/admin/payments/{body['payment_id']}/refund", {"amount_minor": 5000})
+    assert res.status_code == 503 and res.json()["code"] == "provider_error"
+    assert LedgerTransaction.objects.filter(kind="refund").count() == 0
+    assert Payment.objects.get(pk=body["payment_id"]).status == "succeeded"
+    assert wallet(client_for(tutor))["pending"] == 8500
+    # once Stripe accepts, the same request works
+    res = client_for(admin_user).post(f"/payments/admin/payments/{body['payment_id']}/refund", {"amount_minor": 5000})
+    assert res.status_code == 201
+    assert wallet(client_for(tutor))["pending"] == 4250
