@@ -331,3 +331,18 @@ def test_a_course_price_needs_a_real_currency(tutor, client_for):
     assert res.status_code == 422
     res = client_for(tutor).post("/courses", {"title": "x", "subject": "y", "price_minor": 100, "currency": "jpy"})
     assert res.status_code == 201 and res.json()["currency"] == "JPY"
+
+
+def test_my_enrolments_run_a_fixed_number_of_queries(course_factory, student, client_for, django_assert_num_queries):
+    api = client_for(student)
+    api.post(f"/courses/{course_factory(title='One')['id']}/enrol")
+    api.get("/courses/enrolled")
+    with django_assert_num_queries(3):  # session, COUNT, page
+        assert api.get("/courses/enrolled").json()["total"] == 1
+    for i in range(4):
+        course = course_factory(title=f"More {i}")
+        api.post(f"/courses/{course['id']}/enrol")
+        api.post(f"/courses/{course['id']}/lessons/{course['lessons']['intro']}/complete")
+    with django_assert_num_queries(3):
+        items = api.get("/courses/enrolled").json()["items"]
+    assert len(items) == 5 and sorted(i["percent"] for i in items) == [0, 25, 25, 25, 25]
