@@ -226,3 +226,16 @@ def test_weekly_report_is_made_without_insights_when_the_engine_fails_or_is_off(
         assert generate_report(api)["insights"] == []
     with override_settings(COACH_ENGINE="off"):
         assert generate_report(api)["insights"] == []
+
+
+def test_without_the_marketplace_port_nothing_mentions_a_tutor(networks_student, client_for, marketplace_off):
+    """Runs in every subset, including the one where the marketplace module is really switched off."""
+    api = client_for(networks_student)
+    insights = api.get("/coach/insights")
+    assert insights.status_code == 200 and "tutor" not in insights.content.decode().lower()
+    session = ok(api.post("/coach/sessions", {}), 201)
+    reply = ok(api.post(f"/coach/sessions/{session['id']}/messages", {"text": "Should I get help with Computer Networks?"}))
+    assert "tutor" not in reply["text"].lower()
+    assert "tutor" not in api.get("/coach/context").content.decode().lower()
+    report = ok(api.post("/tracker/reports/generate", {}), 201)
+    assert report["insights"] and not any("tutor" in line.lower() for line in report["insights"])
