@@ -3,6 +3,7 @@ transaction balances per currency and no tutor's balances are ever negative."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -10,9 +11,10 @@ import pytest
 from django.db.models import Sum
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule, run_state_machine_as_test
 
 from core.errors import Conflict, ValidationFailed
-from core.models import Role
+from core.models import Role, User
 from modules.payments import ledger, services
 from modules.payments.models import LedgerEntry, Payment, Withdrawal
 
@@ -85,3 +87,67 @@ def test_any_sequence_keeps_the_ledger_balanced_and_balances_non_negative(steps,
             earned = sum(p.amount_minor - p.fee_minor for p in Payment.objects.filter(payee=tutor, currency=currency))
             paid_out = sum(w.amount_minor for w in Withdrawal.objects.filter(tutor=tutor, currency=currency, status="paid"))
             assert b["pending"] + b["available"] + b["held"] + paid_out <= earned
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    """The same property as a state machine: hypothesis picks each next step knowing the state, which
+    reaches deep paths (paid, released, withdrawn, then refunded) without hand-written examples."""
+
+    payments = Bundle("payments")
+    withdrawals = Bundle("withdrawals")
+
+    def __init__(self) -> None:
+        super().__init__()
+        n = uuid.uuid4().hex[:8]
+        self.tutor = User.objects.create_user(f"t{n}@example.test", role=Role.TUTOR)
+        self.student = User.objects.create_user(f"s{n}@example.test", role=Role.STUDENT)
+        self.admin = User.objects.create_user(f"a{n}@example.test", role=Role.ADMIN)
+        self.fake = self.bookings  # set by the test before running
+
+    bookings: Any = None
+
+    @rule(target=payments, amount=st.integers(1, 50_000))
+    def pay(self, amount: int) -> Payment:
+        booking_id = self.fake.add(self.student, self.tutor, amount, "USD")
+        payment, _ = services.do_checkout(payer=self.student, kind="booking", object_id=booking_id)
+        return payment
+
+    @rule(payment=payments)
+    def complete(self, payment: Payment) -> None:
+        services.do_release(payment_id=payment.id)
+
+    @rule(payment=payments, percent=st.sampled_from([None, 10, 50, 100]))
+    def refund(self, payment: Payment, percent: int | None) -> None:
+        amount = None if percent is None else max(1, payment.amount_minor * percent // 100)
+        with contextlib.suppress(Conflict):
+            services.do_refund(payment_id=payment.id, amount_minor=amount, key=f"sm:{uuid.uuid4()}")
+
+    @rule(target=withdrawals, percent=st.sampled_from([50, 100, 101]))
+    def withdraw(self, percent: int) -> Any:
+        available = ledger.tutor_balances(self.tutor).get("USD", {}).get("available", 0)
+        try:
+            return services.do_request_withdrawal(
+                tutor=self.tutor, amount_minor=max(1000, available * percent // 100), currency="USD"
+            )
+        except (Conflict, ValidationFailed):
+            return multiple()
+
+    @rule(withdrawal=withdrawals, approve=st.booleans())
+    def decide(self, withdrawal: Withdrawal, approve: bool) -> None:
+        with contextlib.suppress(Conflict):
+            if approve:
+                services.do_approve_withdrawal(withdrawal_id=withdrawal.id, admin=self.admin, reference="REF")
+            else:
+                services.do_reject_withdrawal(withdrawal_id=withdrawal.id, admin=self.admin)
+
+    @invariant()
+    def balanced_and_never_negative(self) -> None:
+        _assert_invariants([self.tutor])
+
+
+def test_the_ledger_state_machine(bookings):
+    LedgerMachine.bookings = bookings
+    run_state_machine_as_test(
+        LedgerMachine,
+        settings=settings(max_examples=25, stateful_step_count=15, deadline=None, suppress_health_check=list(HealthCheck)),
+    )
