@@ -346,3 +346,28 @@ def test_my_enrolments_run_a_fixed_number_of_queries(course_factory, student, cl
     with django_assert_num_queries(3):
         items = api.get("/courses/enrolled").json()["items"]
     assert len(items) == 5 and sorted(i["percent"] for i in items) == [0, 25, 25, 25, 25]
+
+
+def test_a_cover_image_is_stored_re_encoded_and_a_non_image_refused(
+    course_factory, tutor, student, client_for, settings, tmp_path
+):
+    import io
+
+    from PIL import Image
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path)}},
+    }
+    course = course_factory()
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), "navy").save(buf, format="PNG")
+    res = client_for(tutor).post(f"/courses/{course['id']}/cover", files={"file": SimpleUploadedFile("c.png", buf.getvalue())})
+    assert res.status_code == 200, res.content
+    assert res.json()["cover_url"] and res.json()["cover_url"].endswith(".jpg")
+    assert (
+        client_for(tutor).post(f"/courses/{course['id']}/cover", files={"file": SimpleUploadedFile("c.png", PDF)}).status_code
+        == 415
+    )
+    up = SimpleUploadedFile("c.png", buf.getvalue())
+    assert client_for(student).post(f"/courses/{course['id']}/cover", files={"file": up}).status_code == 403
