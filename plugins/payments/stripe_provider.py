@@ -29,16 +29,23 @@ class StripeProvider:
     name = "stripe"
 
     def __init__(self) -> None:
-        key = getattr(settings, "STRIPE_SECRET_KEY", "") or ""
-        if not key:
-            raise ProviderError("STRIPE_SECRET_KEY is not set")
-        base = getattr(settings, "STRIPE_API_BASE", "") or None
         self.webhook_secret = getattr(settings, "STRIPE_WEBHOOK_SECRET", "") or ""
-        self.client = stripe.StripeClient(
-            key,
-            base_addresses={"api": base} if base else {},
-            max_network_retries=int(getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", 2)),
-        )
+        self._client: stripe.StripeClient | None = None
+
+    @property
+    def client(self) -> stripe.StripeClient:
+        """The API client, made on first use (verifying webhooks needs no API key)."""
+        if self._client is None:
+            key = getattr(settings, "STRIPE_SECRET_KEY", "") or ""
+            if not key:
+                raise ProviderError("STRIPE_SECRET_KEY is not set")
+            base = getattr(settings, "STRIPE_API_BASE", "") or None
+            self._client = stripe.StripeClient(
+                key,
+                base_addresses={"api": base} if base else {},
+                max_network_retries=int(getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", 2)),
+            )
+        return self._client
 
     def create_payment(
         self, *, amount_minor: int, currency: str, metadata: dict[str, str], idempotency_key: str

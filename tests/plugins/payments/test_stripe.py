@@ -308,3 +308,10 @@ def test_a_refund_stripe_refuses_changes_nothing(
     res = client_for(admin_user).post(f"/payments/admin/payments/{body['payment_id']}/refund", {"amount_minor": 5000})
     assert res.status_code == 201
     assert wallet(client_for(tutor))["pending"] == 4250
+
+
+def test_without_an_api_key_checkout_answers_503(fake_stripe, settings, student, tutor, bookings, client_for):
+    settings.STRIPE_SECRET_KEY = ""
+    res = client_for(student).post("/payments/checkout", {"kind": "booking", "object_id": str(bookings.add(student, tutor))})
+    assert res.status_code == 503
+    assert Payment.objects.filter(status="succeeded").count() == 0
