@@ -263,7 +263,16 @@ def check_times(start: dt.time, end: dt.time) -> None:
         )
 
 
+REQUIRED_FIELDS = ("day_of_week", "start_time", "end_time", "course_name", "class_type", "include")
+
+
 def do_update_proposal(job: TimetableImport, proposal: Proposal, changes: dict[str, Any]) -> Proposal:
+    nulls = [key for key in REQUIRED_FIELDS if key in changes and changes[key] is None]
+    if nulls:
+        raise ValidationFailed(
+            f"{nulls[0]}: may not be empty",
+            errors=[{"field": k, "loc": [k], "message": "may not be empty", "type": "validation_error"} for k in nulls],
+        )
     with transaction.atomic():
         job = TimetableImport.objects.select_for_update().get(id=job.id)
         _editable(job)

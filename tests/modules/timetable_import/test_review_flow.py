@@ -53,6 +53,11 @@ def test_upload_review_confirm_end_to_end(student, client_for, run_upload, pdf_s
     # an end before the start is refused and changes nothing
     res = api.patch(f"/timetable-import/imports/{import_id}/proposals/{rid}", {"end_time": "13:00"})
     assert res.status_code == 422 and res.json()["errors"][0]["field"] == "end_time"
+    # a required field cannot be emptied
+    res = api.patch(f"/timetable-import/imports/{import_id}/proposals/{rid}", {"day_of_week": None, "course_name": None})
+    assert res.status_code == 422 and {e["field"] for e in res.json()["errors"]} == {"day_of_week", "course_name"}
+    res = api.patch(f"/timetable-import/imports/{import_id}/proposals/{rid}", {"day_of_week": 7, "start_time": "9am"})
+    assert res.status_code == 422 and {e["field"] for e in res.json()["errors"]} == {"day_of_week", "start_time"}
     # drop one
     cid = props["Control Systems"]["id"]
     assert api.patch(f"/timetable-import/imports/{import_id}/proposals/{cid}", {"include": False}).json()["include"] is False
@@ -112,9 +117,23 @@ def test_progress_and_completion_are_pushed_and_notified(student, client_for, ru
     assert any("ready to review" in m.subject for m in mailoutbox)
 
 
-def test_list_is_newest_first_and_paged(student, client_for, run_upload, pdf_sample, django_assert_max_num_queries):
+def _list_queries(api, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert api.get("/timetable-import/imports").status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_list_is_newest_first_and_paged_in_a_fixed_number_of_queries(
+    student, client_for, run_upload, pdf_sample, django_assert_max_num_queries
+):
     api = client_for(student)
-    ids = [run_upload(api, pdf_sample).json()["id"] for _ in range(3)]
+    ids = [run_upload(api, pdf_sample).json()["id"]]
+    one = _list_queries(api, django_assert_max_num_queries)
+    ids += [run_upload(api, pdf_sample).json()["id"] for _ in range(2)]
+    assert _list_queries(api, django_assert_max_num_queries) == one
     res = api.get("/timetable-import/imports", {"page_size": 2})
     body = res.json()
     assert res.status_code == 200 and body["total"] == 3 and body["pages"] == 2
