@@ -19,8 +19,9 @@ class MarketplaceConfig(ModuleConfig):
 
     def ready(self) -> None:
         super().ready()
-        from modules.marketplace import handlers, hooks, ports
+        from modules.marketplace import handlers, hooks, payments_bridge, ports
 
         ports.register_default_ports()
         hooks.register_hooks()
         handlers.connect()
+        payments_bridge.connect()

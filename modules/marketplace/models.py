@@ -230,6 +230,9 @@ class Booking(models.Model):
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     proposal_reason = models.TextField(blank=True, max_length=1000)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # Filled from the payments module's events (by UUID; no foreign key across modules).
+    payment_state = models.CharField(max_length=12, default="unpaid")  # unpaid | paid | refunded
+    payment_id = models.UUIDField(null=True, blank=True)
     created_at = models.DateTimeField(default=dj_tz.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -322,6 +322,7 @@ class BookingOut(Schema):
     package_purchase_id: uuid.UUID | None
     proposed_starts_at: dt.datetime | None
     proposed_by_id: uuid.UUID | None
+    payment_state: str
     created_at: dt.datetime
 
 

@@ -309,6 +309,7 @@ def booking_dict(b: Booking) -> dict[str, Any]:
         "package_purchase_id": b.package_purchase_id,
         "proposed_starts_at": b.proposed_starts_at,
         "proposed_by_id": b.proposed_by_id,
+        "payment_state": b.payment_state,
         "created_at": b.created_at,
     }
 
