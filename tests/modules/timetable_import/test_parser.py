@@ -228,3 +228,21 @@ def test_days_and_times_without_classes_say_so():
 def test_rules_and_noise_are_ignored():
     words = place("Monday | 09:00-10:00 | Calculus", 60, 100) + place("~~", 800, 400, conf=0.05)
     assert _classes(words) == [(0, "09:00", "10:00", "Calculus")]
+
+
+def test_row_labels_written_as_ranges_and_dates_under_the_day_names():
+    words = _header(["Montag", "Dienstag", "Mittwoch"]) + _header(["12.05.", "13.05.", "14.05."], y=125)
+    words += _row_labels(["08:00-09:30", "09:45-11:15", "11:30-13:00"])
+    words += cell(["Analysis I", "Raum 204"], COLS[0], _in_row(1, ["a", "b"]))
+    words += cell(["Physik", "Vorlesung"], COLS[2], _in_row(2, ["a", "b"]))
+    result = parse(words)
+    assert sorted((c.day_of_week, c.start_time, c.end_time, c.course_name, c.location) for c in result.classes) == [
+        (0, "09:45", "11:15", "Analysis I", "Raum 204"),
+        (2, "11:30", "13:00", "Physik", ""),
+    ]
+    assert next(c for c in result.classes if c.course_name == "Physik").class_type == "lecture"
+
+
+def test_a_bar_after_a_word_is_the_letter_i():
+    words = place("Monday 09:00-10:00 Analysis", 60, 100) + place("|", 60 + 27 * 11 + 11, 100)
+    assert _classes(words) == [(0, "09:00", "10:00", "Analysis I")]

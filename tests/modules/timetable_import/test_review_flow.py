@@ -172,8 +172,9 @@ def test_not_a_timetable_fails_with_its_reason_and_can_be_retried(
 @needs_tesseract
 def test_one_page_photo_end_to_end_time(student, client_for, run_upload):
     api = client_for(student)
+    photo = corpus.photo()
     started = time.perf_counter()
-    import_id = run_upload(api, corpus.photo()).json()["id"]
+    import_id = run_upload(api, photo).json()["id"]
     job = api.get(f"/timetable-import/imports/{import_id}").json()
     elapsed = time.perf_counter() - started
     print(f"\none-page photo import, upload to needs_review: {elapsed:.2f} s")
