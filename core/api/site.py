@@ -46,10 +46,7 @@ def build_api() -> NinjaAPI:
         ),
         urls_namespace="api",
         auth=jwt_auth,
-        throttle=[
-            FixedWindowThrottle("API_THROTTLE_ANON", scope="anon", anonymous_only=True),
-            FixedWindowThrottle("API_THROTTLE_USER", scope="user"),
-        ],
+        throttle=FixedWindowThrottle(anon_setting="API_THROTTLE_ANON", user_setting="API_THROTTLE_USER"),
     )
     install_error_handlers(api)
 
