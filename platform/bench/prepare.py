@@ -112,7 +112,30 @@ def main(out: Path) -> None:
                 )
             )
         scenarios["booking_create"] = create
-        # Confirmation: pending future bookings, each confirmed once by its tutor.
+        # Confirmation: pending future bookings (made here, on days 52-58, apart from the creation
+        # scenario's days), each confirmed once by its tutor.
+        if not Booking.objects.filter(status="pending", starts_at__gt=timezone.now(), notes="bench-confirm").exists():
+            made = []
+            for i, (pid, uid, _tz) in enumerate(profiles[:2000]):
+                start = dt.datetime.combine(today + dt.timedelta(days=52 + i % 7), dt.time(9 + i % 6), tzinfo=dt.UTC)
+                student = students[i % len(students)][0]
+                made.append(
+                    Booking(
+                        tutor_id=pid,
+                        tutor_user_id=uid,
+                        student=student,
+                        subject_id=subj_by_tutor.get(pid) or subjects[0][0],
+                        starts_at=start + dt.timedelta(minutes=7 * (i // 2000)),
+                        ends_at=start + dt.timedelta(hours=1),
+                        blocked_until=start + dt.timedelta(hours=1),
+                        duration_minutes=60,
+                        price_minor=3000,
+                        currency="USD",
+                        status="pending",
+                        notes="bench-confirm",
+                    )
+                )
+            Booking.objects.bulk_create(made, ignore_conflicts=True)
         pending = list(
             Booking.objects.filter(status="pending", starts_at__gt=timezone.now()).values_list("id", "tutor_user_id")[: N * 3]
         )
@@ -135,11 +158,21 @@ def main(out: Path) -> None:
         scenarios["thread_history"] = [
             line("GET", f"/api/v1/messaging/threads/{hi}/messages?limit=30", toks[lo]) for lo, hi in threads
         ]
-        scenarios["message_send"] = [
-            line("POST", "/api/v1/messaging/messages", toks[lo], {"recipient_id": hi, "body": "See you on Tuesday at four."})
-            for lo, hi in threads
-            for _ in range(5)
-        ]
+        if apps.is_installed("modules.marketplace"):
+            # Pairs that share a booking: the contact policy lets them write to each other.
+            from modules.marketplace.models import Booking
+
+            pairs = list(
+                Booking.objects.filter(status__in=["confirmed", "completed"])
+                .values_list("student_id", "tutor_user_id")
+                .distinct()[:400]
+            )
+            ptoks = {u.pk: issue_access_token(u) for u in User.objects.filter(pk__in={s for s, _ in pairs})}
+            scenarios["message_send"] = [
+                line("POST", "/api/v1/messaging/messages", ptoks[s], {"recipient_id": t, "body": "See you on Tuesday at four."})
+                for s, t in pairs
+                for _ in range(5)
+            ]
     if apps.is_installed("modules.notifications"):
         scenarios["notification_list"] = [
             line("GET", "/api/v1/notifications?limit=20", tok) for _, tok in students for _ in range(5)
@@ -151,11 +184,20 @@ def main(out: Path) -> None:
         ttoks = [issue_access_token(u) for u in trackers]
         scenarios["tracker_dashboard"] = [line("GET", "/api/v1/tracker/dashboard", t) for t in ttoks for _ in range(5)]
         scenarios["gpa_summary"] = [line("GET", "/api/v1/tracker/gpa", t) for t in ttoks for _ in range(5)]
-    if apps.is_installed("modules.coach"):
-        trackers = list(User.objects.filter(role="student", email__endswith="@bench.local").order_by("-email")[:400])
-        scenarios["coach_message_offline"] = [
-            line("POST", "/api/v1/coach/quick", issue_access_token(u), {"text": "How can I improve?"}) for u in trackers
-        ]
+    if apps.is_installed("modules.coach") and apps.is_installed("modules.tracker"):
+        from modules.coach.models import CoachSession
+        from modules.tracker.models import Course
+
+        learners = list(User.objects.filter(pk__in=Course.objects.values("user_id")).order_by("email")[:400])
+        coach_lines = []
+        for u in learners:
+            session = CoachSession.objects.filter(user=u).first() or CoachSession.objects.create(user=u, title="Bench")
+            coach_lines.append(
+                line(
+                    "POST", f"/api/v1/coach/sessions/{session.id}/messages", issue_access_token(u), {"text": "How can I improve?"}
+                )
+            )
+        scenarios["coach_message_offline"] = coach_lines
     for name, lines in scenarios.items():
         (out / f"{name}.tsv").write_text("\n".join(lines) + "\n")
         print(f"  {name}: {len(lines)} request lines")
