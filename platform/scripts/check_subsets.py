@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.registry import discover_modules  # noqa: E402
 
-SMOKE = ["tests/core/test_me.py", "tests/core/test_errors.py", "tests/core/test_realtime.py"]
+SMOKE = ["tests/core/test_me.py", "tests/core/test_errors.py", "tests/core/test_realtime.py", "tests/core/test_console.py"]
 
 
 def run(args: list[str], env: dict[str, str]) -> None:

@@ -199,3 +199,28 @@ def test_purge_leaves_no_personal_data_anywhere(make_user, client_for, admin_use
     other.refresh_from_db()
     assert other.email == "other.person@example.test" and other.first_name == "Keepme"
     assert User.objects.filter(pk=victim.pk, is_active=False).exists()  # the row stays, anonymised
+
+
+def test_switched_off_modules_have_no_figures_or_checks(admin_user, client_for, settings):
+    """In every module subset CI runs this: a disabled module's figures are absent, not zero, and nothing errors."""
+    from core.registry import is_enabled
+
+    api = client_for(admin_user)
+    dashboard = api.get("/admin/dashboard", {"months": 2})
+    assert dashboard.status_code == 200, dashboard.content
+    integrity = api.get("/admin/integrity")
+    assert integrity.status_code == 200, integrity.content
+    checked_modules = {f["module"] for f in integrity.json()}
+    for label in settings.AVAILABLE_MODULES:
+        if not is_enabled(label):
+            assert label not in dashboard.json() and label not in checked_modules
+
+
+def test_check_integrity_command_runs(admin_user):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("check_integrity", stdout=out)
+    assert "finding(s)" in out.getvalue()
