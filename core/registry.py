@@ -10,11 +10,12 @@ This file imports nothing of Django's ORM so settings can import it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import logging
 import pkgutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -170,6 +171,20 @@ class PortRegistry:
 
     def has(self, name: str) -> bool:
         return name in self._impls or name in self._defaults
+
+    @contextlib.contextmanager
+    def override(self, name: str, impl: Any) -> Iterator[None]:
+        """Replace a port for the duration of a block (tests), then restore exactly what was there."""
+        missing = object()
+        previous = self._impls.get(name, missing)
+        self._impls[name] = impl
+        try:
+            yield
+        finally:
+            if previous is missing:
+                self._impls.pop(name, None)
+            else:
+                self._impls[name] = previous
 
 
 # --- hooks: many contributors, called together ---------------------------------------------------

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def packages():
     fake = FakeBookings()
-    ports.register("payments.payable.package", fake.describe)
-    yield fake
-    ports.unregister("payments.payable.package")
+    # Restore the marketplace's real port afterwards: later tests (in this worker) rely on it.
+    with ports.override("payments.payable.package", fake.describe):
+        yield fake
 
 
 @override_settings(PAYOUT_HOLD_DAYS=7)
