@@ -35,6 +35,8 @@ class MeOut(Schema):
     currency: str
     avatar_url: str | None
     email_verified: bool
+    terms_version: str
+    terms_accepted_at: dt.datetime | None
     created_at: dt.datetime
 
     @staticmethod
@@ -54,6 +56,8 @@ class MeOut(Schema):
             currency=user.currency,
             avatar_url=user.avatar.url if user.avatar else None,
             email_verified=verified,
+            terms_version=user.terms_version,
+            terms_accepted_at=user.terms_accepted_at,
             created_at=user.created_at,
         )
 
@@ -66,6 +70,7 @@ class MePatch(Schema):
     timezone: str | None = Field(None, max_length=64, description="IANA time zone, e.g. Europe/Berlin")
     locale: str | None = Field(None, max_length=16, description="Language tag, e.g. en-GB")
     currency: str | None = Field(None, min_length=3, max_length=3, description="ISO 4217 code")
+    terms_version: str | None = Field(None, min_length=1, max_length=32, description="The terms version the user accepts now")
 
     @field_validator("timezone")
     @classmethod

@@ -17,6 +17,10 @@ PROFILE_FIELDS = ("first_name", "last_name", "timezone", "locale", "currency")
 
 
 def update_profile(*, user: User, changes: dict[str, Any], request: HttpRequest | None = None) -> User:
+    changes = dict(changes)
+    terms = changes.pop("terms_version", None)
+    if terms is not None:
+        accept_terms(user=user, version=terms, request=request)
     unknown = set(changes) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationFailed(f"These fields cannot be changed here: {', '.join(sorted(unknown))}")
@@ -26,6 +30,18 @@ def update_profile(*, user: User, changes: dict[str, Any], request: HttpRequest 
     user.save(update_fields=[*changes, "updated_at"])
     if changes:
         audit("user.profile_updated", actor=user, target=user, request=request, details={"fields": sorted(changes)})
+    return user
+
+
+def accept_terms(*, user: User, version: str, request: HttpRequest | None = None) -> User:
+    """Record that the user accepts a terms version now (consent is kept with its time and audited)."""
+    from django.utils import timezone
+
+    old = user.terms_version
+    user.terms_version = version
+    user.terms_accepted_at = timezone.now()
+    user.save(update_fields=["terms_version", "terms_accepted_at", "updated_at"])
+    audit("user.terms_accepted", actor=user, target=user, request=request, details={"old": old, "new": version})
     return user
 
 

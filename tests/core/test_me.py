@@ -67,3 +67,11 @@ def test_utils_lists_are_public(anon):
     assert any(c["code"] == "JPY" and c["minor_units"] == 0 for c in anon.get("/utils/currencies").json())
     assert any(c["code"] == "DE" for c in anon.get("/utils/countries").json())
     assert any(c["code"] == "fr" for c in anon.get("/utils/languages").json())
+
+
+def test_accepting_a_new_terms_version_is_stored_with_its_time_and_audited(student, client_for):
+    res = client_for(student).patch("/me", {"terms_version": "2026-11"})
+    assert res.status_code == 200, res.content
+    assert res.json()["terms_version"] == "2026-11" and res.json()["terms_accepted_at"]
+    entry = AuditLog.objects.get(action="user.terms_accepted", target_id=str(student.pk))
+    assert entry.details["new"] == "2026-11"

@@ -136,3 +136,29 @@ def test_five_parallel_checkouts_of_one_booking_charge_once(make_user, bookings,
     assert Payment.objects.filter(object_id=booking_id).count() == 1
     assert LedgerTransaction.objects.filter(kind="capture").count() == 1
     assert wallet(client_for(tutor))["pending"] == 8500
+
+
+def _admin_client(admin_user):
+    from django.test import Client
+
+    from tests.conftest import PASSWORD
+
+    client = Client()
+    assert client.login(username=admin_user.email, password=PASSWORD)
+    return client
+
+
+@pytest.mark.django_db
+def test_django_admin_actions_approve_and_reject_withdrawals(funded_tutor, admin_user, client_for):
+    api = client_for(funded_tutor)
+    first = api.post("/payments/withdrawals", {"amount_minor": 3000, "currency": "USD"}).json()["id"]
+    second = api.post("/payments/withdrawals", {"amount_minor": 2000, "currency": "USD"}).json()["id"]
+    admin_site = _admin_client(admin_user)
+    url = "/admin/payments/withdrawal/"
+    res = admin_site.post(url, {"action": "approve_withdrawals", "_selected_action": [first]})
+    assert res.status_code == 302
+    res = admin_site.post(url, {"action": "reject_withdrawals", "_selected_action": [second]})
+    assert res.status_code == 302
+    assert Withdrawal.objects.get(pk=first).status == "paid"
+    assert Withdrawal.objects.get(pk=second).status == "rejected"
+    assert wallet(api) == {"pending": 0, "available": 5500, "held": 0}
