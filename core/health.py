@@ -60,10 +60,6 @@ def _check_broker() -> None:
         raise RuntimeError("broker did not answer")
 
 
-def _check_ocr() -> None:  # informative only; modules add their own detail later
-    return None
-
-
 CHECKS: dict[str, tuple[Callable[[], None], bool]] = {
     "database": (_check_database, True),
     "cache": (_check_cache, True),
