@@ -11,7 +11,7 @@ from django.http import FileResponse, HttpRequest
 from ninja import Field, Query, Schema, Status
 from pydantic import ConfigDict
 
-from core.api.auth import JWTBearer
+from core.api.auth import JWTBearer, token_user
 from core.api.errors import error_responses
 from core.console import services
 from core.errors import Conflict, PermissionDenied
@@ -46,11 +46,8 @@ class _AllowPendingDeletion(JWTBearer):
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         from allauth.headless.tokens.strategies.jwt.internal import validate_access_token
 
-        result = validate_access_token(token)
-        if result is None:
-            return None
-        user = result[0]
-        if not user.is_active:
+        user = token_user(validate_access_token(token))
+        if user is None or not user.is_active:
             return None
         request.user = user
         return user
