@@ -80,6 +80,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "core.ratelimit.AuthRateLimitMiddleware",  # code attempts per IP; allauth's 429 as a problem
 ]
 
 ROOT_URLCONF = "settings.urls"
@@ -364,6 +365,16 @@ else:
 # --- API, security, observability ----------------------------------------------------------------
 API_THROTTLE_ANON = env_str("API_THROTTLE_ANON", "120/m")
 API_THROTTLE_USER = env_str("API_THROTTLE_USER", "600/m")
+# Abuse limits (core.ratelimit; in the cache, per process while Redis is down). Per user unless noted.
+RATE_LIMIT_MESSAGES = env_str("RATE_LIMIT_MESSAGES", "30/m")  # messaging: sending (text or attachment)
+RATE_LIMIT_COACH = env_str("RATE_LIMIT_COACH", "10/m")  # coach: messages (the daily quota is COACH_DAILY_MESSAGES)
+RATE_LIMIT_UPLOADS = env_str("RATE_LIMIT_UPLOADS", "20/h")  # avatar, message attachments, timetable photos
+RATE_LIMIT_AUTH_CODES = env_str("RATE_LIMIT_AUTH_CODES", "20/m")  # per IP: code and TOTP attempts
+# Proxies in front that append to X-Forwarded-For (1 behind the bundled nginx). 0: REMOTE_ADDR only,
+# so a client cannot choose its rate-limit bucket by sending X-Forwarded-For itself.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+NINJA_NUM_PROXIES = TRUSTED_PROXY_COUNT
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 QUERY_COUNT_HEADER = env_bool("QUERY_COUNT_HEADER", False)  # X-DB-Queries on every response (benchmarks)

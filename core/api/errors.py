@@ -15,6 +15,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
 from ninja.errors import Throttled as NinjaThrottled
 
+from core.db import classify, sqlstate
 from core.errors import DomainError, ServiceUnavailable, Throttled
 from core.observability import request_id_var
 
@@ -107,6 +108,18 @@ def _field_errors(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _database_problem(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+    """A race lost (deadlock, serialization failure, lock timeout: core.db.classify) answers 409; a
+    database that went away (backend terminated, connection lost) 503 with Retry-After; never 500."""
+    if classify(exc) == "conflict":
+        logger.info("database conflict answered as 409: %s (%s)", sqlstate(exc), exc)
+        return problem_response(request, 409, "A concurrent change won; retry", code="conflict")
+    logger.exception("database unavailable or failed (sqlstate %s)", sqlstate(exc))
+    return problem_response(
+        request, 503, "The database is unavailable; retry shortly", code="service_unavailable", headers={"Retry-After": "5"}
+    )
+
+
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ValidationError)
     def on_validation(request: HttpRequest, exc: ValidationError) -> HttpResponse:
@@ -192,24 +205,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(OperationalError)
     def on_operational(request: HttpRequest, exc: OperationalError) -> HttpResponse:
-        sqlstate = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
-        if sqlstate in {"40P01", "40001", "55P03"}:
-            return problem_response(request, 409, "A concurrent change won; retry", code="conflict")
-        logger.exception("database unavailable")
-        return problem_response(
-            request, 503, "The database is unavailable; retry shortly", code="service_unavailable", headers={"Retry-After": "5"}
-        )
+        return _database_problem(request, exc)
 
     @api.exception_handler(DatabaseError)
     def on_database(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
-        logger.exception("database error")
-        return problem_response(
-            request,
-            503,
-            "The database could not complete the request; retry shortly",
-            code="service_unavailable",
-            headers={"Retry-After": "5"},
-        )
+        return _database_problem(request, exc)
 
     @api.exception_handler(Exception)
     def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:

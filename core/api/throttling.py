@@ -4,7 +4,8 @@ ninja's SimpleRateThrottle keeps a list of timestamps per client (a GET and a SE
 on every request, for each throttle), and Django's RedisCache.incr costs two round trips (EXISTS,
 then INCR). Here one throttle serves both anonymous clients (per IP) and users (per user), and on
 Redis the counter is one pipelined INCR + EXPIRE NX. Sensitive endpoints (login, signup, codes) have
-allauth's own limits on top. A cache outage fails open: the API keeps answering.
+allauth's own limits on top (core.ratelimit). A cache outage fails safe: the counters move to
+process memory for a while (the limit holds per process) and the API keeps answering.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import time
 from functools import cache as memoize
 
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from ninja.throttling import BaseThrottle
+
+from core.ratelimit import client_ip, count
 
 logger = logging.getLogger(__name__)
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -31,23 +32,9 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def _count(key: str, ttl: int) -> int:
-    """Increment the window's counter and return it; 0 when the cache is unavailable."""
-    cache = caches["default"]  # the backend itself (django.core.cache.cache is a proxy)
-    try:
-        if isinstance(cache, RedisCache):
-            full_key = cache.make_and_validate_key(key)
-            client = cache._cache.get_client(full_key, write=True)
-            pipe = client.pipeline(transaction=False)
-            pipe.incr(full_key)
-            pipe.expire(full_key, ttl, nx=True)
-            return int(pipe.execute()[0])
-        try:
-            return cache.incr(key)
-        except ValueError:
-            return 1 if cache.add(key, 1, ttl) else cache.incr(key)
-    except Exception as exc:  # noqa: BLE001 - a throttle must never turn a cache outage into errors
-        logger.warning("throttle counter unavailable, allowing the request: %r", exc)
-        return 0
+    """Increment the window's counter and return it. When the cache is unavailable the counter is
+    held in process memory (core.ratelimit: the limit holds per process; the API keeps answering)."""
+    return count(key, ttl)
 
 
 class FixedWindowThrottle(BaseThrottle):
@@ -65,7 +52,7 @@ class FixedWindowThrottle(BaseThrottle):
         user_pk = getattr(auth, "pk", None)
         rate = getattr(settings, self.user_setting if user_pk is not None else self.anon_setting)
         num_requests, duration = parse_rate(rate)
-        ident = f"u{user_pk}" if user_pk is not None else f"ip{self.get_ident(request)}"
+        ident = f"u{user_pk}" if user_pk is not None else f"ip{client_ip(request)}"
         now = time.time()
         window = int(now // duration)
         if _count(f"thr:{self.scope}:{ident}:{window}", duration + 1) > num_requests:

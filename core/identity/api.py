@@ -18,6 +18,7 @@ from core.identity import services
 from core.identity.validators import CURRENCIES, available_timezones, validate_currency, validate_locale, validate_timezone
 from core.models import User
 from core.permissions import current_user
+from core.ratelimit import limited
 
 router = Router(tags=["me"])
 utils_router = Router(tags=["utils"])
@@ -117,7 +118,7 @@ def update_me(request: HttpRequest, data: MePatch) -> MeOut:
     return MeOut.build(user)
 
 
-@router.post("/avatar", response={200: MeOut, **error_responses(400, 401, 413, 415, 422)})
+@router.post("/avatar", response={200: MeOut, **error_responses(400, 401, 413, 415, 422, 429)}, throttle=limited("uploads"))
 def upload_avatar(request: HttpRequest, file: File[UploadedFile]) -> MeOut:
     return MeOut.build(services.set_avatar(user=current_user(request), upload=file, request=request))
 

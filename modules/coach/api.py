@@ -12,6 +12,7 @@ from ninja.responses import Status
 from core.api.errors import error_responses as E
 from core.api.pagination import CursorPage, CursorQuery, Page, PageQuery, keyset_paginate, paginate
 from core.permissions import current_user, get_owned
+from core.ratelimit import limited
 from modules.coach import engines, services
 from modules.coach.grounding import build_grounding, context_max_tokens
 from modules.coach.models import CoachMessage, CoachSession
@@ -70,7 +71,11 @@ def list_messages(request: HttpRequest, session_id: uuid.UUID, paging: Query[Cur
     return {"items": rows, "next_cursor": cursor}
 
 
-@router.post("/sessions/{session_id}/messages", response={200: MessageOut, **E(401, 404, 409, 422, 429, 503)})
+@router.post(
+    "/sessions/{session_id}/messages",
+    response={200: MessageOut, **E(401, 404, 409, 422, 429, 503)},
+    throttle=limited("coach"),
+)
 def send_message(request: HttpRequest, session_id: uuid.UUID, payload: MessageIn) -> Any:
     """Ask the coach. The reply streams to the caller's sockets (coach_delta ..., coach_done) and is
     answered here once complete. 429 past the daily quota, 409 while a reply is being written, 503

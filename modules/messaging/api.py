@@ -17,6 +17,7 @@ from core.errors import NotFound
 from core.files import validate_upload
 from core.models import User
 from core.permissions import current_user
+from core.ratelimit import limited
 from modules.messaging import selectors, services
 from modules.messaging.models import Attachment, Message, Thread
 from modules.messaging.schemas import (
@@ -104,7 +105,7 @@ def mark_thread_read(request: HttpRequest, user_id: uuid.UUID) -> dict[str, int]
 # --- messages ---------------------------------------------------------------------------------------
 
 
-@router.post("/messages", response={201: MessageOut, **error_responses(401, 403, 404, 422)})
+@router.post("/messages", response={201: MessageOut, **error_responses(401, 403, 404, 422, 429)}, throttle=limited("messages"))
 def send_message(request: HttpRequest, data: SendIn) -> Status:
     """Send a message (up to 5,000 characters). 403 contact_not_allowed or blocked when you may not."""
     msg = services.do_send_message(
@@ -113,7 +114,11 @@ def send_message(request: HttpRequest, data: SendIn) -> Status:
     return Status(201, services.message_payload(msg))
 
 
-@router.post("/messages/with-attachment", response={201: MessageOut, **error_responses(401, 403, 404, 413, 415, 422)})
+@router.post(
+    "/messages/with-attachment",
+    response={201: MessageOut, **error_responses(401, 403, 404, 413, 415, 422, 429)},
+    throttle=limited("messages", "uploads"),
+)
 def send_message_with_attachment(
     request: HttpRequest,
     file: File[UploadedFile],

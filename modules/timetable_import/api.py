@@ -13,6 +13,7 @@ from ninja.files import UploadedFile
 from core.api.errors import error_responses as E
 from core.api.pagination import Page, PageQuery, paginate
 from core.permissions import current_user, get_owned
+from core.ratelimit import limited
 from modules.timetable_import import services
 from modules.timetable_import.models import Proposal, TimetableImport
 from modules.timetable_import.schemas import (
@@ -37,7 +38,7 @@ def _owned(request: HttpRequest, import_id: uuid.UUID) -> TimetableImport:
     return get_owned(_imports(user), user=user, id=import_id)
 
 
-@router.post("/imports", response={202: ImportAccepted, **E(401, 404, 413, 415, 422)})
+@router.post("/imports", response={202: ImportAccepted, **E(401, 404, 413, 415, 422, 429)}, throttle=limited("uploads"))
 def create_import(request: HttpRequest, file: File[UploadedFile], timetable_id: Form[uuid.UUID | None] = None) -> Any:
     """Upload a JPEG, PNG, WebP, TIFF, HEIC (where readable) or PDF (at most 10 MB, 5 pages). The
     recognition runs in the background: poll GET /imports/{id} or listen for import_ready."""

@@ -1,0 +1,92 @@
+"""Database contention: what PostgreSQL's refusals mean, and a retry for transactions safe to re-run.
+
+PostgreSQL refuses a loser of a race in a few ways (ARCHITECTURE.md, measured: 100 concurrent inserts
+of one slot give 1 row and losers with 23P01 or 40P01):
+
+- 23P01 exclusion violation, 23505 unique violation: the state the caller wanted is taken -> 409;
+- 40P01 deadlock detected, 40001 serialization failure: nothing is wrong with the request; the
+  transaction was chosen as the victim -> re-run the whole transaction (``retry_on_conflict``), and
+  after the attempts are used up answer 409 (never 500);
+- 55P03 lock not available (NOWAIT / lock_timeout) -> 409;
+- 57P01/57P02/57P03 (backend terminated, crash shutdown, cannot connect now), 08xxx (connection
+  lost) -> 503 with Retry-After: the request did not complete; the next one gets a new connection.
+
+``core.api.errors`` maps these for every API operation, through ``classify``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from django.db import DatabaseError, connections, transaction
+
+from core.errors import Conflict
+
+logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+RETRYABLE = frozenset({"40P01", "40001"})
+CONFLICT = frozenset({"23P01", "23505", "40P01", "40001", "55P03"})
+UNAVAILABLE_PREFIXES = ("57P", "08")
+
+
+def sqlstate(exc: BaseException | None) -> str | None:
+    """The SQLSTATE of a database error (Django wraps psycopg's error; look through the chain)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        code = getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+        if code:
+            return str(code)
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def classify(exc: BaseException) -> str:
+    """ "conflict" (answer 409), "unavailable" (503) or "error" for a database exception."""
+    code = sqlstate(exc)
+    if code in CONFLICT:
+        return "conflict"
+    if code is None or code.startswith(UNAVAILABLE_PREFIXES):
+        return "unavailable"
+    return "error"
+
+
+def retry_on_conflict(
+    fn: Callable[P, R] | None = None, *, attempts: int = 3, using: str = "default"
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+    """Run ``fn`` in its own transaction; on a deadlock or serialization failure run it again (up to
+    ``attempts`` times, with a short random pause), then raise ``Conflict``.
+
+    Only for functions whose whole effect is that transaction (no e-mail sent or API called inside; use
+    publish()/on_commit for those). Inside an outer transaction a retry is impossible (the outer one is
+    already aborted), so the error is raised at once for the outermost caller to handle.
+    """
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            if connections[using].in_atomic_block:
+                return func(*args, **kwargs)
+            for attempt in range(1, attempts + 1):
+                try:
+                    with transaction.atomic(using=using):
+                        return func(*args, **kwargs)
+                except DatabaseError as exc:
+                    if sqlstate(exc) not in RETRYABLE:
+                        raise
+                    logger.info("%s: %s on attempt %d of %d", func.__qualname__, sqlstate(exc), attempt, attempts)
+                    if attempt == attempts:
+                        raise Conflict("A concurrent change won; retry", code="concurrent_update") from exc
+                    time.sleep(random.uniform(0.005, 0.03) * attempt)
+            raise AssertionError("unreachable")
+
+        return wrapper
+
+    return decorate(fn) if fn is not None else decorate
