@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.observability.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "core.api.public_cache.PublicReadCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -363,6 +364,8 @@ else:
     EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 
 # --- API, security, observability ----------------------------------------------------------------
+# Registered public GETs (search, profiles, slots) answered from the cache as rendered bytes.
+PUBLIC_READ_CACHE = env_bool("PUBLIC_READ_CACHE", True)
 API_THROTTLE_ANON = env_str("API_THROTTLE_ANON", "120/m")
 API_THROTTLE_USER = env_str("API_THROTTLE_USER", "600/m")
 # Abuse limits (core.ratelimit; in the cache, per process while Redis is down). Per user unless noted.

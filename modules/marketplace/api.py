@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import uuid
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -17,8 +14,8 @@ from ninja.files import UploadedFile
 
 from core.api.errors import error_responses
 from core.api.pagination import Page, PageQuery, paginate
+from core.api.public_cache import register_public_read
 from core.audit import audit
-from core.cache import versioned_key
 from core.errors import NotFound
 from core.files import store_file, validate_upload
 from core.models import Role
@@ -78,23 +75,24 @@ from modules.marketplace.schemas import (
 )
 
 router = Router(tags=["marketplace"])
-PUBLIC_TTL = 120
-SLOTS_TTL = 60
+PUBLIC_TTL = 120  # seconds; every write that changes a public answer bumps its namespace first
+SLOTS_TTL = 60  # slots also move with the clock (minimum notice); booking re-checks them anyway
+_UUID = r"[0-9a-fA-F-]{36}"
 
 
-def _cached(key: str, ttl: int, compute: Any) -> Any:
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, ttl)
-    return value
-
-
-def _params_key(params: Any) -> str:
-    raw = json.dumps(params.model_dump(), sort_keys=True, default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
+def register_public_reads() -> None:
+    """The public GETs answered from the cache as rendered bytes (core.api.public_cache)."""
+    prefix = r"^/api/v1/marketplace"
+    public = lambda groups: [services.NS_PUBLIC]  # noqa: E731
+    register_public_read(prefix + r"/subjects$", public, PUBLIC_TTL)
+    register_public_read(prefix + r"/tutors$", public, PUBLIC_TTL)
+    register_public_read(prefix + rf"/tutors/{_UUID}$", public, PUBLIC_TTL)
+    register_public_read(prefix + rf"/tutors/{_UUID}/reviews$", public, PUBLIC_TTL)
+    register_public_read(
+        prefix + rf"/tutors/(?P<tutor_id>{_UUID})/slots$",
+        lambda groups: [services.NS_PUBLIC, services.slots_namespace(uuid.UUID(groups["tutor_id"]))],
+        SLOTS_TTL,
+    )
 def _own_profile(request: HttpRequest) -> TutorProfile:
     user = require_role(request, Role.TUTOR)
     return services.get_or_create_profile(user=user)
@@ -111,7 +109,7 @@ def _own_profile_out(profile: TutorProfile) -> dict[str, Any]:
 @router.get("/subjects", response=list[SubjectWithCount], auth=None)
 def list_subjects(request: HttpRequest) -> Any:
     """Public list of subjects (not archived) with the number of approved tutors teaching each."""
-    return _cached(versioned_key(services.NS_PUBLIC, "subjects"), PUBLIC_TTL, selectors.subjects_with_counts)
+    return selectors.subjects_with_counts()
 
 
 @router.get("/admin/subjects", response={200: list[SubjectWithCount], **error_responses(401, 403)})
@@ -337,16 +335,13 @@ def admin_hide_review(request: HttpRequest, review_id: uuid.UUID, data: ReviewHi
 @router.get("/tutors", response={200: Page[TutorSearchRow], **error_responses(400, 422)}, auth=None)
 def search_tutors(request: HttpRequest, params: Query[SearchQuery]) -> Any:
     """Search approved tutors: filters, free text (full-text with a rank on PostgreSQL), sort, pages."""
-    key = versioned_key(services.NS_PUBLIC, "search", _params_key(params))
-    return _cached(key, PUBLIC_TTL, lambda: selectors.search_tutors(params))
+    return selectors.search_tutors(params)
 
 
 @router.get("/tutors/{tutor_id}", response={200: TutorPublicOut, **error_responses(404)}, auth=None)
 def get_tutor(request: HttpRequest, tutor_id: uuid.UUID) -> Any:
     """The public profile of an approved tutor."""
-    return _cached(
-        versioned_key(services.NS_PUBLIC, "tutor", tutor_id), PUBLIC_TTL, lambda: selectors.get_public_profile(tutor_id)
-    )
+    return selectors.get_public_profile(tutor_id)
 
 
 @router.get("/tutors/{tutor_id}/slots", response={200: SlotsOut, **error_responses(400, 404, 422)}, auth=None)
@@ -355,18 +350,12 @@ def get_tutor_slots(request: HttpRequest, tutor_id: uuid.UUID, params: Query[Slo
     profile = selectors.public_tutors().filter(pk=tutor_id).first()
     if profile is None:
         raise NotFound("No tutor with that id")
-    key = versioned_key(services.slots_namespace(profile.id), params.start, params.end, params.duration, params.tz)
-    return _cached(
-        key,
-        SLOTS_TTL,
-        lambda: selectors.compute_slots(profile, start=params.start, end=params.end, duration=params.duration, tz_name=params.tz),
-    )
+    return selectors.compute_slots(profile, start=params.start, end=params.end, duration=params.duration, tz_name=params.tz)
 
 
 @router.get("/tutors/{tutor_id}/reviews", response={200: Page[ReviewOut], **error_responses(404)}, auth=None)
 def list_tutor_reviews(request: HttpRequest, tutor_id: uuid.UUID, params: Query[PageQuery]) -> Any:
-    key = versioned_key(services.NS_PUBLIC, "reviews", tutor_id, params.page, params.page_size)
-    return _cached(key, PUBLIC_TTL, lambda: selectors.tutor_reviews(tutor_id, params))
+    return selectors.tutor_reviews(tutor_id, params)
 
 
 @router.get("/tutors/{tutor_id}/packages", response={200: list[PackageOut], **error_responses(404)}, auth=None)

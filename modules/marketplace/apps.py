@@ -20,8 +20,10 @@ class MarketplaceConfig(ModuleConfig):
     def ready(self) -> None:
         super().ready()
         from modules.marketplace import handlers, hooks, payments_bridge, ports
+        from modules.marketplace.api import register_public_reads
 
         ports.register_default_ports()
         hooks.register_hooks()
         handlers.connect()
         payments_bridge.connect()
+        register_public_reads()
