@@ -81,6 +81,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["created_at"]
+        indexes = [
+            # The few unusable accounts: lets "not one of them" be a tiny anti-join instead of a
+            # join over every user (public tutor search counts, for one).
+            models.Index(
+                fields=["id"],
+                condition=models.Q(is_active=False) | models.Q(deleted_at__isnull=False),
+                name="core_user_unusable_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.email

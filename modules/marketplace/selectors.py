@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.api.pagination import PageQuery, paginate
@@ -46,14 +47,22 @@ def photo_url(profile: TutorProfile) -> str | None:
 
 
 def public_tutors() -> QuerySet[TutorProfile]:
-    return TutorProfile.objects.filter(status=TutorStatus.APPROVED, user__is_active=True, user__deleted_at__isnull=True)
+    # "Not one of the few unusable accounts" (a small partial index) rather than a join with every
+    # user: the join made PostgreSQL hash all 110,000 users for each search count.
+    unusable = User.objects.filter(Q(is_active=False) | Q(deleted_at__isnull=False)).values("id")
+    return TutorProfile.objects.filter(status=TutorStatus.APPROVED).exclude(user_id__in=unusable)
 
 
-def with_related(qs: QuerySet[TutorProfile]) -> QuerySet[TutorProfile]:
-    return qs.select_related("user").prefetch_related(
+def with_related(qs: QuerySet[TutorProfile], *, join_user: bool = True) -> QuerySet[TutorProfile]:
+    """Subjects and languages prefetched; the user joined, or (for ranked pages) prefetched for the
+    page's rows only, so that the join cannot stop PostgreSQL from stopping at the page's LIMIT."""
+    related = [
         Prefetch("subjects", queryset=Subject.objects.only("id", "name", "category").order_by("name")),
         Prefetch("languages", queryset=TutorLanguage.objects.order_by("id")),
-    )
+    ]
+    if join_user:
+        return qs.select_related("user").prefetch_related(*related)
+    return qs.prefetch_related("user", *related)
 
 
 def profile_dict(profile: TutorProfile, *, own: bool = False) -> dict[str, Any]:
@@ -165,11 +174,11 @@ def search_tutors(params: Any) -> dict[str, Any]:
     text = (params.q or "").strip()
     if text:
         if settings.IS_POSTGRES:
-            from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-
-            vector = SearchVector("search_document", config="english")
-            query = SearchQuery(text, config="english", search_type="websearch")
-            qs = qs.alias(document=vector).filter(document=query).annotate(rank=SearchRank(vector, query))
+            # search_tsv: a stored, GIN-indexed tsvector column (migration 0004), so ranking reads
+            # it instead of recomputing to_tsvector for every matching row.
+            tsquery = "websearch_to_tsquery('english', %s)"
+            qs = qs.filter(RawSQL(f"marketplace_tutorprofile.search_tsv @@ {tsquery}", [text], output_field=BooleanField()))
+            qs = qs.annotate(rank=RawSQL(f"ts_rank(marketplace_tutorprofile.search_tsv, {tsquery})", [text]))
             if params.sort == "relevance":
                 ordering = ["-rank"]
         else:
@@ -183,7 +192,7 @@ def search_tutors(params: Any) -> dict[str, Any]:
         "relevance": ["-average_rating", "-review_count"],
     }
     ordering = ordering or sort_map[params.sort]
-    qs = with_related(qs.order_by(*ordering, "id"))
+    qs = with_related(qs.order_by(*ordering, "id"), join_user=False)
     rows, meta = paginate(qs, PageQuery(page=params.page, page_size=params.page_size))
     return {"items": [search_row(p) for p in rows], **meta}
 
