@@ -10,6 +10,8 @@ import uuid
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.db.models.signals import post_save
+
 from core.events import event_payload, subscribe
 from core.models import User
 from core.notify import notify, register_template
@@ -163,3 +165,19 @@ def connect() -> None:
     subscribe(ev.TutorApproved, on_tutor_reviewed)
     subscribe(ev.TutorRejected, on_tutor_reviewed)
     subscribe(ev.ReviewCreated, on_review_created)
+    post_save.connect(on_user_saved, sender=User, dispatch_uid="marketplace.user_saved")
+
+
+# A tutor's account fields that public answers show or depend on (search rows, profiles).
+_PUBLIC_USER_FIELDS = {"is_active", "deleted_at", "first_name", "last_name", "email", "avatar"}
+
+
+def on_user_saved(sender: type[User], instance: User, update_fields: Any = None, **kwargs: Any) -> None:
+    """A tutor deactivated, deleted or renamed drops out of (or changes in) cached public reads at once."""
+    if instance.role != "tutor" or (update_fields and not _PUBLIC_USER_FIELDS & set(update_fields)):
+        return  # a login (last_login) or password change shows nowhere public
+    from modules.marketplace.models import TutorProfile, TutorStatus
+    from modules.marketplace.services import invalidate_public
+
+    if TutorProfile.objects.filter(user_id=instance.pk, status=TutorStatus.APPROVED).exists():
+        invalidate_public()

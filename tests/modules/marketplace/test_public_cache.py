@@ -76,3 +76,16 @@ def test_a_caller_with_a_token_gets_the_same_public_answer(
     first = anon.get(f"/marketplace/tutors/{tutor_profile.id}")
     second = client_for(student).get(f"/marketplace/tutors/{tutor_profile.id}")
     assert second["X-Cache"] == "hit" and second.content == first.content
+
+
+def test_a_deactivated_tutor_leaves_cached_search_and_profile_at_once(
+    anon: ApiClient, client_for: Callable[..., ApiClient], admin_user: Any, tutor_profile: TutorProfile
+) -> None:
+    assert anon.get("/marketplace/tutors").json()["total"] == 1
+    assert anon.get(f"/marketplace/tutors/{tutor_profile.id}").status_code == 200
+
+    answer = client_for(admin_user).patch(f"/admin/users/{tutor_profile.user_id}", {"is_active": False})
+    assert answer.status_code == 200, answer.content
+
+    assert anon.get("/marketplace/tutors").json()["total"] == 0
+    assert anon.get(f"/marketplace/tutors/{tutor_profile.id}").status_code == 404
