@@ -15,7 +15,7 @@ import importlib
 import inspect
 import logging
 import pkgutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -221,11 +221,26 @@ def _accepted(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if k in params}
 
 
+class UserExport(dict[str, Any]):
+    """What a USER_EXPORT hook may return instead of a plain dict: the JSON data plus the user's files.
+
+    It is a dict (the data), so callers that index a hook's result keep working; ``files`` holds
+    ``(name, source)`` pairs: ``name`` is the file's name inside the ZIP, placed under
+    ``files/<module>/`` (a folder part such as ``"lessons/notes.pdf"`` is kept, unsafe characters are
+    replaced), ``source`` is a storage name in the default storage, a Django ``FieldFile`` (anything with
+    ``open()``), or ``bytes``. A storage file that no longer exists is left out and listed as missing.
+    """
+
+    def __init__(self, data: Mapping[str, Any] | None = None, *, files: Iterable[tuple[str, Any]] = ()) -> None:
+        super().__init__(data or {})
+        self.files: list[tuple[str, Any]] = list(files)
+
+
 @dataclass
 class Hooks:
     """Names of the hooks core knows about; modules may add their own names too."""
 
-    USER_EXPORT: str = "user_export"  # fn(user) -> JSON-able dict
+    USER_EXPORT: str = "user_export"  # fn(user) -> JSON-able dict, or UserExport(data, files)
     USER_ERASE: str = "user_erase"  # fn(user) -> None
     ADMIN_FIGURES: str = "admin_figures"  # fn(months: int) -> dict (months optional)
     INTEGRITY_CHECKS: str = "integrity_checks"  # fn(repair: bool) -> list[dict]

@@ -6,13 +6,17 @@ import datetime as dt
 import io
 import json
 import logging
+import re
+import shutil
+import tempfile
 import zipfile
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
+from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -20,10 +24,11 @@ from core.audit import audit
 from core.errors import Conflict, NotFound
 from core.identity.services import revoke_all_access
 from core.models import AuditLog, DataExport, Role, User
-from core.registry import HOOKS, hooks
+from core.registry import HOOKS, UserExport, hooks
 
 logger = logging.getLogger(__name__)
 GRACE_DAYS = 30
+EXPORT_SPOOL_BYTES = 16 * 1024 * 1024  # an export ZIP stays in memory up to this size, then spills to disk
 
 
 def grace_period() -> dt.timedelta:
@@ -154,37 +159,102 @@ def _core_export(user: User) -> dict[str, Any]:
     }
 
 
+def _safe_zip_path(name: str) -> str:
+    """A relative path without traversal or odd characters (the name comes from a module or a user)."""
+    parts = [p for p in re.split(r"[\\/]+", name) if p not in ("", ".", "..")]
+    cleaned = [re.sub(r"[^\w.\- ()]+", "_", p).strip(" .")[:120] for p in parts]
+    return "/".join(p for p in cleaned if p) or "file"
+
+
+def _unique(path: str, used: set[str]) -> str:
+    candidate, n = path, 1
+    stem, dot, ext = path.rpartition(".")
+    if not dot or "/" in ext:
+        stem, dot, ext = path, "", ""
+    while candidate in used:
+        n += 1
+        candidate = f"{stem}-{n}{dot}{ext}"
+    used.add(candidate)
+    return candidate
+
+
+def _open_source(source: Any) -> IO[bytes] | None:
+    """A readable binary file for an export file source, or None when it no longer exists."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return io.BytesIO(bytes(source))
+    if isinstance(source, str):
+        if not source or not default_storage.exists(source):
+            return None
+        return default_storage.open(source, "rb")
+    if isinstance(source, FieldFile):
+        if not source or not source.storage.exists(source.name):
+            return None
+        return source.storage.open(source.name, "rb")
+    if hasattr(source, "open"):
+        return source.open("rb")
+    raise TypeError(f"An export file source must be a storage name, a FieldFile or bytes, not {type(source).__name__}")
+
+
+def _split_export(result: Any) -> tuple[Any, list[tuple[str, Any]]]:
+    """A hook's result: a plain JSON-able dict (the original contract) or UserExport(data, files)."""
+    if isinstance(result, UserExport):
+        return dict(result), list(result.files)
+    return result, []
+
+
 def build_export(export_id: str) -> str:
-    """Task: gather every enabled module's export into a ZIP; notify the user with a signed link."""
+    """Task: gather every enabled module's export into a ZIP; notify the user with a signed link.
+
+    The ZIP holds ``<module>.json`` per module (``core.json`` first), the files each module returns in
+    ``UserExport.files`` under ``files/<module>/``, and a README.txt listing all of it.
+    """
     export = DataExport.objects.select_related("user").filter(id=export_id).first()
     if export is None or export.status == DataExport.Status.READY:
         return "skipped"
     user = export.user
-    buf = io.BytesIO()
+    buf = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)  # noqa: SIM115 - closed below
     try:
+        documents: dict[str, Any] = {"core": _core_export(user)}
+        files: list[tuple[str, str, Any]] = []  # (module, name, source)
+        if user.avatar:
+            files.append(("core", f"avatar{user.avatar.name[user.avatar.name.rfind('.') :]}", user.avatar))
+        for owner, result in hooks.call(HOOKS.USER_EXPORT, user=user).items():
+            data, owned = _split_export(result)
+            documents[owner] = data
+            files += [(owner, name, source) for name, source in owned]
+        stored: list[str] = []
+        missing: list[str] = []
+        used: set[str] = set()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-            files = {"core.json": _core_export(user)}
-            for owner, data in hooks.call(HOOKS.USER_EXPORT, user=user).items():
-                files[f"{owner}.json"] = data
-            for name, data in files.items():
-                zf.writestr(name, json.dumps(data, indent=2, default=str))
-            if user.avatar:
-                with user.avatar.open("rb") as fh:
-                    zf.writestr(f"files/avatar{user.avatar.name[user.avatar.name.rfind('.') :]}", fh.read())
-            readme = "Your data export\n\n" + "\n".join(f"- {n}: data held by the {n[:-5]} part of the platform" for n in files)
-            zf.writestr("README.txt", readme + "\n- files/: files you uploaded\n")
+            for owner, data in documents.items():
+                zf.writestr(_unique(f"{_safe_zip_path(owner)}.json", used), json.dumps(data, indent=2, default=str))
+            for owner, name, source in files:
+                path = f"files/{_safe_zip_path(owner)}/{_safe_zip_path(name)}"
+                fh = _open_source(source)
+                if fh is None:
+                    missing.append(path)
+                    continue
+                path = _unique(path, used)
+                with fh, zf.open(path, "w", force_zip64=True) as out:
+                    shutil.copyfileobj(fh, out, 1024 * 1024)
+                stored.append(path)
+            zf.writestr("README.txt", _readme(list(documents), stored, missing))
+        size = buf.tell()
+        buf.seek(0)
+        name = default_storage.save(f"exports/{user.pk.hex}/{export.id.hex}.zip", File(buf))
     except Exception as exc:
         logger.exception("export %s failed", export_id)
         DataExport.objects.filter(id=export.id).update(
             status=DataExport.Status.FAILED, error=str(exc)[:300], finished_at=timezone.now()
         )
         raise
-    name = default_storage.save(f"exports/{user.pk.hex}/{export.id.hex}.zip", ContentFile(buf.getvalue()))
+    finally:
+        buf.close()
     now = timezone.now()
     DataExport.objects.filter(id=export.id).update(
         status=DataExport.Status.READY,
         file=name,
-        size_bytes=len(buf.getvalue()),
+        size_bytes=size,
         finished_at=now,
         expires_at=now + dt.timedelta(days=7),
     )
@@ -192,6 +262,17 @@ def build_export(export_id: str) -> str:
 
     notify(user, "system", "core.export_ready", {"url": signed_export_url(export.id)}, key=f"export:{export.id}")
     return name
+
+
+def _readme(modules: list[str], stored: list[str], missing: list[str]) -> str:
+    lines = ["Your data export", "", "Data (one JSON file per part of the platform):"]
+    lines += [f"- {m}.json: data held by the {m} part of the platform" for m in modules]
+    lines += ["", "Files (under files/<part>/: files you uploaded, or that were made for you):"]
+    lines += [f"- {p}" for p in stored] or ["- none"]
+    if missing:
+        lines += ["", "Files listed in your data but no longer in storage (not included):"]
+        lines += [f"- {p}" for p in missing]
+    return "\n".join(lines) + "\n"
 
 
 def signed_export_url(export_id: Any) -> str:

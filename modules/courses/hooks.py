@@ -8,20 +8,37 @@ from django.utils import timezone
 
 from core.events import subscribe
 from core.models import User
-from core.registry import HOOKS, hooks, ports
+from core.registry import HOOKS, UserExport, hooks, ports
 from modules.courses import services
-from modules.courses.models import Course, Enrolment, EnrolmentStatus, LessonCompletion, QuizAttempt
+from modules.courses.models import Course, Enrolment, EnrolmentStatus, Lesson, LessonCompletion, QuizAttempt
 
 LABEL = "courses"
 PAYMENT_SUCCEEDED = "payments.payment_succeeded.v1"
 PAYMENT_REFUNDED = "payments.payment_refunded.v1"
 
 
-def export_user(user: User) -> dict[str, Any]:
-    return {
+def _ext(name: str) -> str:
+    """The extension of a storage name, with its dot ("" when it has none)."""
+    base = name.rsplit("/", 1)[-1]
+    return base[base.rfind(".") :] if "." in base else ""
+
+
+def export_user(user: User) -> UserExport:
+    """The user's enrolments and progress, and the courses they teach with the files they uploaded
+    (covers and lesson documents; the ZIP has them under files/courses/<course title (id)>/)."""
+    taught = list(Course.objects.filter(tutor=user))
+    files: list[tuple[str, Any]] = []
+    for c in taught:
+        if c.cover:
+            files.append((f"{c.title} ({c.id.hex[:8]})/cover{_ext(c.cover)}", c.cover))
+    documents = Lesson.objects.filter(course__tutor=user).exclude(document="").select_related("course")
+    for lesson in documents.order_by("course_id", "position"):
+        name = lesson.document_name or f"document{_ext(lesson.document)}"
+        files.append((f"{lesson.course.title} ({lesson.course_id.hex[:8]})/{lesson.position:02d} {name}", lesson.document))
+    data = {
         "courses_taught": [
             {"id": str(c.id), "title": c.title, "published": c.published, "price_minor": c.price_minor, "currency": c.currency}
-            for c in Course.objects.filter(tutor=user)
+            for c in taught
         ],
         "enrolments": [
             {"course_id": str(e.course_id), "status": e.status, "enrolled_at": e.created_at.isoformat()}
@@ -36,6 +53,7 @@ def export_user(user: User) -> dict[str, Any]:
             for a in QuizAttempt.objects.filter(enrolment__student=user)
         ],
     }
+    return UserExport(data=data, files=files)
 
 
 def erase_user(user: User) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from core.models import User
-from core.registry import HOOKS, hooks
+from core.registry import HOOKS, UserExport, hooks
 from modules.marketplace.models import (
     ACTIVE_STATUSES,
     Booking,
@@ -47,7 +48,7 @@ def contact_policy(sender: User, recipient: User) -> str | None:
     return "shared booking" if shared else None
 
 
-def export_user(user: User) -> dict[str, Any]:
+def export_user(user: User) -> UserExport:
     def booking_row(b: Booking) -> dict[str, Any]:
         return {
             "id": str(b.id),
@@ -101,7 +102,10 @@ def export_user(user: User) -> dict[str, Any]:
                 {"rating": r.rating, "comment": r.comment, "response": r.response} for r in Review.objects.filter(tutor=profile)
             ],
         }
-    return out
+    files: list[tuple[str, Any]] = []
+    if profile is not None and profile.photo:
+        files.append((f"tutor-photo{profile.photo[profile.photo.rfind('.') :]}", profile.photo))
+    return UserExport(data=out, files=files)
 
 
 def erase_user(user: User) -> None:
@@ -121,6 +125,9 @@ def erase_user(user: User) -> None:
             TutorLanguage.objects.filter(profile=profile).delete()
             profile.title = profile.headline = profile.bio = profile.teaching_philosophy = ""
             profile.education, profile.certifications = [], []
+            if profile.photo:  # the file goes too, once the erasure has committed
+                photo = profile.photo
+                transaction.on_commit(lambda: default_storage.delete(photo))
             profile.intro_video_url = profile.photo = ""
             profile.search_document = ""
             if profile.status in (TutorStatus.APPROVED, TutorStatus.PENDING):

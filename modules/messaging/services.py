@@ -17,7 +17,7 @@ from core.events import publish
 from core.files import CheckedUpload, store_file
 from core.models import Role, User
 from core.realtime.push import push_to_user_on_commit
-from core.registry import HOOKS, hooks
+from core.registry import HOOKS, UserExport, hooks
 from modules.messaging.events import MessageDeleted, MessageSent, MessagesRead
 from modules.messaging.models import MAX_BODY, Attachment, Block, Message, Thread
 
@@ -301,8 +301,9 @@ def do_unblock(*, user: User, other_id: uuid.UUID) -> None:
 # --- hooks: GDPR export and erasure, admin figures --------------------------------------------------
 
 
-def export_user(user: User) -> dict[str, Any]:
-    """Every message the user sent or received (text of deleted ones excluded), and their blocks."""
+def export_user(user: User) -> UserExport:
+    """Every message the user sent or received (text of deleted ones excluded), their blocks, and the
+    files they sent."""
     rows = (
         Message.objects.filter(Q(sender=user) | Q(recipient=user))
         .order_by("created_at", "id")
@@ -324,7 +325,12 @@ def export_user(user: User) -> dict[str, Any]:
             }
         )
     blocks = [str(pk) for pk in Block.objects.filter(blocker=user).values_list("blocked_id", flat=True)]
-    return {"messages": messages, "blocked_user_ids": blocks}
+    # Files the user sent (what others sent them stays with the sender, as with erasure).
+    files: list[tuple[str, Any]] = [
+        (f"sent/{att.created_at:%Y-%m-%d %H%M%S} {att.original_name}", att.file)
+        for att in Attachment.objects.filter(message__sender=user, message__deleted_at__isnull=True).order_by("created_at")
+    ]
+    return UserExport(data={"messages": messages, "blocked_user_ids": blocks}, files=files)
 
 
 def erase_user(user: User) -> None:

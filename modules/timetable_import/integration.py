@@ -6,7 +6,7 @@ from typing import Any
 
 from core.models import User
 from core.notify import register_template
-from core.registry import HOOKS, hooks
+from core.registry import HOOKS, UserExport, hooks
 
 LABEL = "timetable_import"
 
@@ -48,12 +48,19 @@ def _add_readiness_check() -> None:
     health.CHECKS["ocr"] = (check_ocr, False)
 
 
-def export_user(user: User) -> dict[str, Any]:
-    from modules.timetable_import.models import Proposal, TimetableImport
+def export_user(user: User) -> UserExport:
+    from modules.timetable_import.models import ImportStatus, Proposal, TimetableImport
 
     jobs = TimetableImport.objects.filter(user=user).order_by("created_at")
     props = Proposal.objects.filter(job__user=user).order_by("job_id", "position")
-    return {
+    jobs = list(jobs)
+    # The uploaded photo or PDF while it is kept (confirming an import deletes it from storage).
+    files: list[tuple[str, Any]] = [
+        (f"{j.created_at:%Y-%m-%d %H%M%S} {j.original_name or 'timetable.' + j.file_kind}", j.file_name)
+        for j in jobs
+        if j.file_name and j.status != ImportStatus.CONFIRMED
+    ]
+    data = {
         "imports": [
             {
                 "id": str(j.id),
@@ -83,6 +90,7 @@ def export_user(user: User) -> dict[str, Any]:
             for p in props
         ],
     }
+    return UserExport(data=data, files=files)
 
 
 def erase_user(user: User) -> None:

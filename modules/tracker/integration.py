@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.errors import NotFound
 from core.models import User
 from core.notify import register_template
-from core.registry import HOOKS, hooks, ports
+from core.registry import HOOKS, UserExport, hooks, ports
 
 LABEL = "tracker"
 
@@ -210,11 +210,13 @@ def _rows(qs: Any, *fields: str) -> list[dict[str, Any]]:
     return [{k: conv(v) for k, v in row.items()} for row in qs.values(*fields)]
 
 
-def export_user(user: User) -> dict[str, Any]:
+def export_user(user: User) -> UserExport:
     from modules.tracker import models as m
 
     prefs = m.Preferences.objects.filter(user=user)
-    return {
+    reports = m.WeeklyReport.objects.filter(user=user).exclude(pdf_name="").order_by("week_start")
+    files: list[tuple[str, Any]] = [(f"weekly-reports/{r.week_start.isoformat()}.pdf", r.pdf_name) for r in reports]
+    data = {
         "preferences": _rows(
             prefs,
             "morning_email_time",
@@ -326,6 +328,7 @@ def export_user(user: User) -> dict[str, Any]:
             "generated_at",
         ),
     }
+    return UserExport(data=data, files=files)
 
 
 def erase_user(user: User) -> None:

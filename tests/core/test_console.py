@@ -84,12 +84,13 @@ def test_audit_list_pages_by_cursor_and_exports_csv(admin_user, client_for):
     assert csv_text.count("test.event") == 25
 
 
-def test_dashboard_has_core_figures_and_is_cached(admin_user, client_for):
+def test_dashboard_has_core_figures_and_is_cached(admin_user, client_for, django_assert_max_num_queries):
     api = client_for(admin_user)
     first = api.get("/admin/dashboard", {"months": 3}).json()
     assert first["core"]["users_by_role"]["admin"] == 1
     User.objects.create_user("late@example.test", "x" * 12)
-    assert api.get("/admin/dashboard", {"months": 3}).json() == first  # cached for a minute
+    with django_assert_max_num_queries(2):  # authenticating the caller only (token session, user)
+        assert api.get("/admin/dashboard", {"months": 3}).json() == first  # cached for a minute
     assert api.get("/admin/dashboard", {"months": 25}).status_code == 422
 
 
@@ -224,3 +225,46 @@ def test_check_integrity_command_runs(admin_user):
     out = StringIO()
     call_command("check_integrity", stdout=out)
     assert "finding(s)" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_hook_files_land_under_files_module_and_plain_dicts_still_work(make_user, client_for):
+    """A hook may return UserExport(data, files); a plain dict (the original contract) still works."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from core.registry import HOOKS, UserExport, hooks
+
+    alice = make_user("student")
+    stored = default_storage.save("tests/alice-notes.txt", ContentFile(b"alice's notes"))
+    hooks.register(
+        HOOKS.USER_EXPORT,
+        "test_files",
+        lambda user: UserExport(
+            {"n": 1},
+            files=[
+                ("notes.txt", stored),
+                ("../../escape.bin", b"\x00\x01"),
+                ("notes.txt", b"dup"),
+                ("gone.pdf", "tests/nope.pdf"),
+            ],
+        ),
+    )
+    hooks.register(HOOKS.USER_EXPORT, "test_plain", lambda user: {"plain": True})
+    try:
+        client_for(alice).post("/me/export")
+        export = DataExport.objects.get(user=alice)
+        with default_storage.open(export.file, "rb") as fh:
+            zf = zipfile.ZipFile(io.BytesIO(fh.read()))
+    finally:
+        for owner in ("test_files", "test_plain"):
+            hooks._hooks[HOOKS.USER_EXPORT] = [(o, f) for o, f in hooks.entries(HOOKS.USER_EXPORT) if o != owner]
+        default_storage.delete(stored)
+    assert json.loads(zf.read("test_files.json")) == {"n": 1} and json.loads(zf.read("test_plain.json")) == {"plain": True}
+    assert zf.read("files/test_files/notes.txt") == b"alice's notes"
+    assert zf.read("files/test_files/notes-2.txt") == b"dup"
+    assert zf.read("files/test_files/escape.bin") == b"\x00\x01"
+    assert all(not n.startswith(("/", "..")) and "/../" not in n for n in zf.namelist())
+    readme = zf.read("README.txt").decode()
+    assert "files/test_files/notes.txt" in readme and "test_plain.json" in readme
+    assert "files/test_files/gone.pdf" in readme.split("no longer in storage")[1]
