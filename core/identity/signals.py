@@ -6,6 +6,7 @@ from typing import Any
 
 from allauth.account.signals import password_changed, password_reset, password_set
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db import transaction
 from django.http import HttpRequest
 
 from core.audit import audit
@@ -47,7 +48,19 @@ def _on_password_reset(sender: Any, request: HttpRequest | None, user: User, **k
     revoke_other_sessions(user, keep_session_key=None)
 
 
+def _forget_cached_user(sender: Any, instance: Any, **kwargs: Any) -> None:
+    from core.api.auth import forget_cached_user
+
+    # Now and after commit: a reader that cached the old row in between is cleared too.
+    forget_cached_user(instance.pk)
+    transaction.on_commit(lambda: forget_cached_user(instance.pk))
+
+
 def connect() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    post_save.connect(_forget_cached_user, sender=User, dispatch_uid="core.auth.user_cache.save")
+    post_delete.connect(_forget_cached_user, sender=User, dispatch_uid="core.auth.user_cache.delete")
     user_logged_in.connect(_on_login, dispatch_uid="core.audit.login")
     user_logged_out.connect(_on_logout, dispatch_uid="core.audit.logout")
     user_login_failed.connect(_on_login_failed, dispatch_uid="core.audit.login_failed")

@@ -142,3 +142,20 @@ def test_password_change_revokes_other_sessions():
     assert res.status_code == 200, res.content
     assert AuditLog.objects.filter(action="auth.password_changed").exists()
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {other['access_token']}"}).status_code == 401
+
+
+def test_bearer_auth_falls_back_to_the_database_session_and_sees_changes_at_once(student, client_for):
+    """The user row and the session are read from the cache; neither may serve a stale answer."""
+    from django.contrib.sessions.models import Session
+    from django.core.cache import cache
+
+    api = client_for(student)
+    assert api.get("/me").json()["role"] == "student"  # caches the user
+    cache.clear()  # sessions survive in the database (cached_db): the token still works
+    assert api.get("/me").status_code == 200
+    student.role = "tutor"
+    student.save()
+    assert api.get("/me").json()["role"] == "tutor"  # the save dropped the cached row
+    Session.objects.all().delete()
+    cache.clear()
+    assert api.get("/me").status_code == 401  # no session anywhere: revoked
