@@ -385,15 +385,17 @@ def _filtered_page(qs: QuerySet[Booking], params: Any) -> dict[str, Any]:
 def suggest_tutors(*, subject_name: str, busy: list[tuple[dt.datetime, dt.datetime]], limit: int = 5) -> list[dict[str, Any]]:
     """Approved tutors teaching a subject whose name matches, each with its next free slots outside ``busy``."""
     limit = max(1, min(limit, 20))
+    # The few matching subjects first: matching names inside the per-tutor EXISTS made PostgreSQL
+    # test every approved tutor (100 ms on 10,000 tutors); with ids it walks the rating index.
+    subject_ids = list(Subject.objects.filter(name__icontains=subject_name.strip()).values_list("id", flat=True)[:50])
+    if not subject_ids:
+        return []
     tutors = list(
         with_related(
             public_tutors().filter(
-                Exists(
-                    TutorProfile.subjects.through.objects.filter(
-                        tutorprofile_id=OuterRef("pk"), subject__name__icontains=subject_name.strip()
-                    )
-                )
-            )
+                Exists(TutorProfile.subjects.through.objects.filter(tutorprofile_id=OuterRef("pk"), subject_id__in=subject_ids))
+            ),
+            join_user=False,
         ).order_by("-average_rating", "-review_count", "id")[:limit]
     )
     busy_index = BusyIndex((aware(a), aware(b)) for a, b in busy if a and b)  # naive times are UTC
