@@ -86,6 +86,26 @@ class ResilientRedisCache(RedisCache):
             _note_failure("incr", exc)
             raise ValueError("cache unavailable") from exc
 
+    def has_key(self, key: str, version: int | None = None) -> bool:
+        try:
+            return super().has_key(key, version)
+        except Exception as exc:  # noqa: BLE001
+            _note_failure("has_key", exc)
+            return False
+
+    def set_many(self, *args: Any, **kwargs: Any) -> list[str]:
+        try:
+            return super().set_many(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            _note_failure("set_many", exc)
+            return []
+
+    def delete_many(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().delete_many(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            _note_failure("delete_many", exc)
+
     def touch(self, *args: Any, **kwargs: Any) -> bool:
         try:
             return super().touch(*args, **kwargs)

@@ -96,12 +96,6 @@ def test_redis_down_mid_run_degrades_and_recovers(on_redis: RedisProcess, make_u
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: core.cache.ResilientRedisCache does not wrap has_key (nor set_many/delete_many), and Django's "
-    "cached_db session store calls `key in cache` when it creates a session, so a login answers 500 while Redis "
-    "is down; the fix (wrap has_key as a miss) belongs in core/cache.py",
-)
 def test_logging_in_while_redis_is_down(on_redis: RedisProcess, make_user):
     """allauth's limiter itself is on core.ratelimit's fallback (no 1 s wait, no 429); the session store is not."""
     alice = make_user(Role.STUDENT)
