@@ -6,7 +6,8 @@ import json
 import logging
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, IntegrityError, OperationalError
@@ -173,6 +174,20 @@ def install_error_handlers(api: NinjaAPI) -> None:
         if status == 400 and "parse" in detail.lower():
             detail, code = "The request body is not valid JSON", "malformed_body"
         return problem_response(request, status, detail, code=code)
+
+    @api.exception_handler(RequestDataTooBig)
+    def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        # DATA_UPLOAD_MAX_MEMORY_SIZE (JSON bodies, non-file form data); Django would answer an HTML 400.
+        limit = getattr(settings, "DATA_UPLOAD_MAX_MEMORY_SIZE", None)
+        return problem_response(request, 413, f"The request body is larger than {limit} bytes", code="payload_too_large")
+
+    @api.exception_handler(TooManyFieldsSent)
+    def on_too_many_fields(request: HttpRequest, exc: TooManyFieldsSent) -> HttpResponse:
+        return problem_response(request, 413, "The form has too many fields", code="payload_too_large")
+
+    @api.exception_handler(TooManyFilesSent)
+    def on_too_many_files(request: HttpRequest, exc: TooManyFilesSent) -> HttpResponse:
+        return problem_response(request, 413, "The form has too many files", code="payload_too_large")
 
     @api.exception_handler(Http404)
     def on_404(request: HttpRequest, exc: Http404) -> HttpResponse:

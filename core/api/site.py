@@ -10,7 +10,7 @@ from django.conf import settings
 from ninja import NinjaAPI, Router
 
 from core.api.auth import jwt_auth
-from core.api.errors import install_error_handlers
+from core.api.errors import PROBLEM_CONTENT_TYPE, TITLES, FieldError, Problem, install_error_handlers
 from core.api.throttling import FixedWindowThrottle
 from core.registry import enabled_modules
 
@@ -20,11 +20,89 @@ if TYPE_CHECKING:
 _TAG_RE = re.compile(r"[^a-z0-9]+")
 
 
+_METHODS = ("get", "put", "post", "patch", "delete", "head", "options")
+_WRITES = ("put", "post", "patch", "delete")
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def _problem_content() -> dict[str, Any]:
+    return {PROBLEM_CONTENT_TYPE: {"schema": dict(PROBLEM_REF)}}
+
+
+def implied_error_statuses(path: str, method: str, op: dict[str, Any]) -> set[int]:
+    """The error statuses an operation can answer because of its shape, whatever its view does.
+
+    Every operation is throttled (429). Authenticated ones answer 401 (no or bad token) and 403 (a
+    role or state that may not). Path parameters can name an object the caller may not see (404) or
+    fail to parse (422); query parameters and bodies can fail validation (422); a body can be
+    malformed (400) or too large (413), a form a wrong media type (415); writes can conflict (409).
+    """
+    statuses = {429}
+    params = op.get("parameters", [])
+    if op.get("security"):
+        statuses |= {401, 403}
+    if any(p.get("in") == "path" for p in params):
+        statuses |= {404, 422}
+    if any(p.get("in") == "query" for p in params):
+        statuses |= {400, 422}
+    body = op.get("requestBody")
+    if body:
+        statuses |= {400, 413, 415, 422}
+    if method in _WRITES:
+        statuses |= {409}
+    return statuses
+
+
+_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+
+
+def _local_times(node: Any) -> None:
+    """A time of day here is a local wall-clock time ("09:30:00", RFC 3339 partial-time); JSON Schema's
+    "time" format demands an offset, so say what the API really takes and gives."""
+    if isinstance(node, dict):
+        if node.get("format") == "time" and node.get("type") == "string":
+            node["format"] = "partial-time"
+            node.setdefault("pattern", _TIME_PATTERN)
+        for value in node.values():
+            _local_times(value)
+    elif isinstance(node, list):
+        for value in node:
+            _local_times(value)
+
+
+def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    """Declare every operation's implied error responses, each as RFC 9457 application/problem+json."""
+    _local_times(schema)
+    for path, item in schema.get("paths", {}).items():
+        for method, op in item.items():
+            if method not in _METHODS or not isinstance(op, dict):
+                continue
+            # ninja keys responses by int; keep one key type so no status appears twice in the JSON.
+            responses = {int(k) if str(k).isdigit() else k: v for k, v in op.get("responses", {}).items()}
+            for status in sorted(implied_error_statuses(path, method, op)):
+                responses.setdefault(status, {"description": TITLES.get(status, "Error")})
+            for status, response in responses.items():
+                if isinstance(status, int) and status >= 400:
+                    response["content"] = _problem_content()
+            op["responses"] = dict(sorted(responses.items(), key=lambda kv: str(kv[0])))
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in (Problem, FieldError):
+        if model.__name__ not in components:
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in model_schema.pop("$defs", {}).items():
+                components.setdefault(name, sub)
+            components[model.__name__] = model_schema
+    return schema
+
+
 class PlatformAPI(NinjaAPI):
     def get_openapi_operation_id(self, operation: Operation) -> str:
         # "<tag>_<function>": stable, readable, and unique (checked when the API is built).
         tag = (operation.tags or ["api"])[0]
         return f"{_TAG_RE.sub('_', tag.lower()).strip('_')}_{operation.view_func.__name__}"
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None) -> Any:
+        return document_errors(super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params))
 
 
 def load_router(dotted: str) -> Router:

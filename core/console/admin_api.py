@@ -12,10 +12,10 @@ from django.core.cache import cache
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
-from pydantic import ConfigDict
 
 from core.api.errors import error_responses
 from core.api.pagination import CursorPage, CursorQuery, Page, PageQuery, keyset_paginate, paginate
+from core.api.schemas import WriteSchema
 from core.audit import audit
 from core.console import services
 from core.identity import services as identity
@@ -48,8 +48,7 @@ class UserFilters(Schema):
     q: str | None = Field(None, max_length=100)
 
 
-class AdminUserPatch(Schema):
-    model_config = ConfigDict(extra="forbid")
+class AdminUserPatch(WriteSchema):
     role: Role | None = None
     is_active: bool | None = None
 

@@ -9,10 +9,10 @@ from typing import Literal
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest
 from ninja import Field, Query, Schema, Status
-from pydantic import ConfigDict
 
 from core.api.auth import JWTBearer, token_user
 from core.api.errors import error_responses
+from core.api.schemas import WriteSchema
 from core.console import services
 from core.errors import Conflict, PermissionDenied
 from core.identity.api import router
@@ -29,8 +29,7 @@ class ExportOut(Schema):
     expires_at: dt.datetime | None
 
 
-class DeleteMeIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class DeleteMeIn(WriteSchema):
     password: str = Field("", max_length=256, description="Required for accounts with a password")
     confirm: Literal["DELETE"] = Field(description='The word "DELETE"')
 

@@ -11,9 +11,10 @@ import pycountry
 from django.http import HttpRequest
 from ninja import Field, File, Router, Schema
 from ninja.files import UploadedFile
-from pydantic import ConfigDict, field_validator
+from pydantic import field_validator
 
 from core.api.errors import error_responses
+from core.api.schemas import WriteSchema
 from core.identity import services
 from core.identity.validators import CURRENCIES, available_timezones, validate_currency, validate_locale, validate_timezone
 from core.models import User
@@ -63,9 +64,7 @@ class MeOut(Schema):
         )
 
 
-class MePatch(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class MePatch(WriteSchema):
     first_name: str | None = Field(None, max_length=80)
     last_name: str | None = Field(None, max_length=80)
     timezone: str | None = Field(None, max_length=64, description="IANA time zone, e.g. Europe/Berlin")

@@ -4,11 +4,12 @@ import datetime as dt
 import uuid
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
+
+from core.api.schemas import WriteSchema
 
 
-class In(Schema):
-    model_config = ConfigDict(extra="forbid")
+class In(WriteSchema):
+    """Request bodies: unknown fields refused, booleans strict (see core.api.schemas)."""
 
 
 class SessionIn(In):
@@ -19,18 +20,21 @@ class SessionRenameIn(In):
     title: str = Field(..., min_length=1, max_length=200)
 
 
-class SessionOut(Schema):
+class CoachSessionOut(Schema):
     id: uuid.UUID
     title: str
     created_at: dt.datetime
     last_activity_at: dt.datetime
 
 
+SessionOut = CoachSessionOut  # the name modules' api.py uses; the schema name is unique API-wide
+
+
 class MessageIn(In):
     text: str = Field(..., min_length=1, max_length=4000)
 
 
-class MessageOut(Schema):
+class CoachMessageOut(Schema):
     id: uuid.UUID
     role: str
     text: str
@@ -39,6 +43,9 @@ class MessageOut(Schema):
     tokens_out: int
     engine: str
     context_sections: list[str]
+
+
+MessageOut = CoachMessageOut  # the name modules' api.py uses; the schema name is unique API-wide
 
 
 class ContextOut(Schema):
@@ -53,7 +60,7 @@ class CourseFigure(Schema):
     code: str
     name: str
     average: str
-    grade: str | None
+    grade: str | None = None
     trend: str
     results_count: int
 
@@ -77,15 +84,15 @@ class PlanCompletion(Schema):
     total: int
     completed: int
     missed: int
-    completion_rate: str | None
+    completion_rate: str | None = None
 
 
 class DeadlineAtRisk(Schema):
-    id: str | None
-    title: str | None
-    course: str | None
-    due_at: str | None
-    priority: str | None
+    id: str | None = None
+    title: str | None = None
+    course: str | None = None
+    due_at: str | None = None
+    priority: str | None = None
     reasons: list[str]
 
 
@@ -98,14 +105,15 @@ class TutorSuggestion(Schema):
     tutor_id: str
     name: str
     headline: str
-    hourly_rate_minor: int | None
-    currency: str | None
-    average_rating: float | None
-    subject: str | None
+    hourly_rate_minor: int | None = None
+    currency: str | None = None
+    average_rating: float | None = None
+    subject: str | None = None
     next_slots: list[Slot]
 
 
 class InsightsOut(Schema):
+    # Served with exclude_none: every nullable field here and in its parts has a default (may be absent).
     weakest_courses: list[CourseFigure]
     weak_assessment_types: list[TypeFigure]
     under_studied_courses: list[UnderStudied]
@@ -113,7 +121,7 @@ class InsightsOut(Schema):
     deadlines_at_risk: list[DeadlineAtRisk]
     gpa: dict
     total_hours_4_weeks: str
-    narrative: str | None
+    narrative: str | None = None
     engine: str
     context_sections: list[str]
     tutor_suggestions: list[TutorSuggestion] | None = Field(None, description="Only when the marketplace module is on")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
+from core.api.schemas import WriteSchema
 from core.identity.validators import CURRENCIES
 
 
-class CourseIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class CourseIn(WriteSchema):
     title: str = Field(..., min_length=1, max_length=200)
     description: str = Field("", max_length=10_000)
     subject: str = Field(..., min_length=1, max_length=80)
@@ -27,8 +27,8 @@ class CourseIn(Schema):
         return _check_currency(v)
 
 
-class CoursePatch(Schema):
-    model_config = ConfigDict(extra="forbid")
+class CoursePatch(WriteSchema):
+    refuse_null = "__all__"  # omit a field to leave it unchanged; its column cannot be empty
     title: str | None = Field(None, min_length=1, max_length=200)
     description: str | None = Field(None, max_length=10_000)
     subject: str | None = Field(None, min_length=1, max_length=80)
@@ -69,11 +69,10 @@ class CourseQuery(Schema):
     currency: str | None = Field(None, min_length=3, max_length=3)
 
 
-class QuestionIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class QuestionIn(WriteSchema):
     id: str = Field(..., min_length=1, max_length=40)
     text: str = Field(..., min_length=1, max_length=1000)
-    options: list[str] = Field(..., min_length=2, max_length=10)
+    options: list[Annotated[str, Field(max_length=500)]] = Field(..., min_length=2, max_length=10)
     correct: list[int] = Field(..., min_length=1, max_length=10)
 
     @model_validator(mode="after")
@@ -99,8 +98,7 @@ def _check_url(v: str | None) -> str | None:
     return v
 
 
-class LessonIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class LessonIn(WriteSchema):
     title: str = Field(..., min_length=1, max_length=200)
     content_type: Literal["video", "document", "text", "quiz"]
     video_url: str = Field("", max_length=500)
@@ -126,8 +124,8 @@ class LessonIn(Schema):
         return self
 
 
-class LessonPatch(Schema):
-    model_config = ConfigDict(extra="forbid")
+class LessonPatch(WriteSchema):
+    refuse_null = "__all__"  # omit a field to leave it unchanged; its column cannot be empty
     title: str | None = Field(None, min_length=1, max_length=200)
     video_url: str | None = Field(None, max_length=500)
     body: str | None = Field(None, max_length=100_000)
@@ -189,8 +187,7 @@ class TutorLessonOut(StudentLessonOut):
     questions: list[TutorQuestion]  # type: ignore[assignment]
 
 
-class QuizSubmitIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class QuizSubmitIn(WriteSchema):
     answers: dict[str, list[int]] = Field(..., max_length=100)
 
 

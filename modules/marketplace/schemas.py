@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import zoneinfo
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, HttpUrl, field_validator
+from pydantic import HttpUrl, field_validator
 
+from core.api.schemas import WriteSchema
 from core.identity.validators import CURRENCIES
 
 
@@ -21,8 +22,8 @@ def _check_tz(value: str) -> str:
     return value
 
 
-class Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
+class Strict(WriteSchema):
+    """Request bodies: unknown fields refused, booleans strict (see core.api.schemas)."""
 
 
 # --- subjects ---------------------------------------------------------------------------------------
@@ -83,8 +84,8 @@ class ProfilePatch(Strict):
     currency: str | None = Field(None, min_length=3, max_length=3)
     experience_years: int | None = Field(None, ge=0, le=80)
     languages: list[LanguageIn] | None = Field(None, max_length=20)
-    education: list[str] | None = Field(None, max_length=20)
-    certifications: list[str] | None = Field(None, max_length=20)
+    education: list[Annotated[str, Field(max_length=300)]] | None = Field(None, max_length=20)
+    certifications: list[Annotated[str, Field(max_length=300)]] | None = Field(None, max_length=20)
     subject_ids: list[uuid.UUID] | None = Field(None, max_length=30)
     intro_video_url: HttpUrl | None = None
     timezone: str | None = Field(None, max_length=64)

@@ -4,9 +4,9 @@ import datetime as dt
 import uuid
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
 
 from core.api.pagination import CursorQuery
+from core.api.schemas import WriteSchema
 from modules.messaging.models import MAX_BODY
 
 
@@ -56,25 +56,21 @@ class ThreadOut(Schema):
     unread_count: int
 
 
-class SendIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class SendIn(WriteSchema):
     recipient_id: uuid.UUID
     body: str = Field(..., min_length=1, max_length=MAX_BODY)
     booking_id: uuid.UUID | None = None
 
 
-class EditIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class EditIn(WriteSchema):
     body: str = Field(..., min_length=1, max_length=MAX_BODY)
 
 
-class OpenThreadIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class OpenThreadIn(WriteSchema):
     user_id: uuid.UUID
 
 
-class BlockIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class BlockIn(WriteSchema):
     user_id: uuid.UUID
 
 

@@ -5,9 +5,9 @@ import uuid
 from typing import Any, Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
 
 from core.api.pagination import CursorQuery
+from core.api.schemas import WriteSchema
 
 CategoryName = Literal["bookings", "messages", "payments", "reviews", "study_reminders", "reports", "system"]
 
@@ -29,12 +29,18 @@ class NotificationQuery(CursorQuery):
     category: CategoryName | None = None
 
 
-class UnreadOut(Schema):
+class NotificationsUnreadOut(Schema):
     unread_count: int
 
 
-class MarkedOut(Schema):
+UnreadOut = NotificationsUnreadOut  # the name modules' api.py uses; the schema name is unique API-wide
+
+
+class NotificationsMarkedOut(Schema):
     marked_read: int
+
+
+MarkedOut = NotificationsMarkedOut  # the name modules' api.py uses; the schema name is unique API-wide
 
 
 class CategoryPreference(Schema):
@@ -44,29 +50,29 @@ class CategoryPreference(Schema):
     push: bool
 
 
-class CategoryPreferenceIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class CategoryPreferenceIn(WriteSchema):
     category: CategoryName
     in_app: bool | None = None
     email: bool | None = None
     push: bool | None = None
 
 
-class QuietHoursSchema(Schema):
-    model_config = ConfigDict(extra="forbid")
+class QuietHoursSchema(WriteSchema):
     start: dt.time = Field(..., description="Local time in your time zone, e.g. 22:00")
     end: dt.time = Field(..., description="Local time in your time zone, e.g. 07:00 (may be the next day)")
 
 
-class PreferencesOut(Schema):
+class NotificationPreferencesOut(Schema):
     timezone: str
     quiet_hours: QuietHoursSchema | None
     push_available: bool
     categories: list[CategoryPreference]
 
 
-class PreferencesIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+PreferencesOut = NotificationPreferencesOut  # the name modules' api.py uses; the schema name is unique API-wide
+
+
+class PreferencesIn(WriteSchema):
     categories: list[CategoryPreferenceIn] | None = Field(None, max_length=20)
     quiet_hours: QuietHoursSchema | None = Field(None, description="Send null to turn quiet hours off")
 

@@ -5,13 +5,13 @@ import uuid
 from typing import Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, field_validator
+from pydantic import field_validator
 
+from core.api.schemas import WriteSchema
 from core.identity.validators import CURRENCIES
 
 
-class CheckoutIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class CheckoutIn(WriteSchema):
     kind: Literal["booking", "package", "course"]
     object_id: uuid.UUID
 
@@ -77,8 +77,7 @@ class WalletOut(Schema):
     withdrawal_minimum_minor: int
 
 
-class WithdrawalIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class WithdrawalIn(WriteSchema):
     amount_minor: int = Field(..., gt=0, le=10**12)
     currency: str = Field(..., min_length=3, max_length=3, pattern="^[A-Za-z]{3}$")
 
@@ -106,18 +105,18 @@ class WithdrawalListQuery(Schema):
     status: Literal["pending", "paid", "rejected"] | None = None
 
 
-class ApproveIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class ApproveIn(WriteSchema):
     reference: str = Field(..., min_length=1, max_length=120)
 
 
-class RejectIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+class WithdrawalRejectIn(WriteSchema):
     reason: str = Field("", max_length=300)
 
 
-class RefundIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+RejectIn = WithdrawalRejectIn  # the name modules' api.py uses; the schema name is unique API-wide
+
+
+class RefundIn(WriteSchema):
     amount_minor: int = Field(..., gt=0, le=10**12)
     reason: str = Field("", max_length=200)
 

@@ -5,8 +5,9 @@ import uuid
 from typing import Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from core.api.schemas import WriteSchema
 from modules.timetable_import.models import ImportStatus
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -72,9 +73,7 @@ def _parse_time(value: object) -> object:
     return value
 
 
-class ProposalPatch(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class ProposalPatch(WriteSchema):
     day_of_week: int | None = Field(None, ge=0, le=6, description="0 = Monday .. 6 = Sunday")
     start_time: dt.time | None = Field(None, description="HH:MM")
     end_time: dt.time | None = Field(None, description="HH:MM")
@@ -89,9 +88,7 @@ class ProposalPatch(Schema):
     _times = field_validator("start_time", "end_time", mode="before")(_parse_time)
 
 
-class ProposalIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class ProposalIn(WriteSchema):
     day_of_week: int = Field(..., ge=0, le=6, description="0 = Monday .. 6 = Sunday")
     start_time: dt.time = Field(..., description="HH:MM")
     end_time: dt.time = Field(..., description="HH:MM")
@@ -106,9 +103,7 @@ class ProposalIn(Schema):
     _times = field_validator("start_time", "end_time", mode="before")(_parse_time)
 
 
-class ConfirmIn(Schema):
-    model_config = ConfigDict(extra="forbid")
-
+class ConfirmIn(WriteSchema):
     create_missing_courses: bool = Field(True, description="Create tracker courses for names that match none")
 
 

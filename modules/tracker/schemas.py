@@ -9,7 +9,8 @@ from typing import Literal
 
 from django.utils import timezone
 from ninja import Field, Schema
-from pydantic import ConfigDict
+
+from core.api.schemas import WriteSchema
 
 DAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
@@ -24,14 +25,14 @@ OnboardingKind = Literal["profile", "courses", "timetable", "done"]
 Score = Field(..., ge=0, max_digits=7, decimal_places=2)
 
 
-class In(Schema):
-    model_config = ConfigDict(extra="forbid")
+class In(WriteSchema):
+    """Request bodies: unknown fields refused, booleans strict (see core.api.schemas)."""
 
 
 # --- preferences --------------------------------------------------------------------------------
 
 
-class PreferencesOut(Schema):
+class TrackerPreferencesOut(Schema):
     morning_email_time: dt.time
     reminder_time: dt.time
     email_enabled: bool
@@ -44,6 +45,9 @@ class PreferencesOut(Schema):
     target_gpa: float | None
     onboarding_step: str
     onboarding_completed: bool
+
+
+PreferencesOut = TrackerPreferencesOut  # the name modules' api.py uses; the schema name is unique API-wide
 
 
 class PreferencesPatch(In):
@@ -86,7 +90,7 @@ class GradingScaleOut(Schema):
 # --- courses ------------------------------------------------------------------------------------
 
 
-class CourseIn(In):
+class TrackerCourseIn(In):
     name: str = Field(..., min_length=1, max_length=255)
     code: str = Field(..., min_length=1, max_length=50)
     credits: int = Field(3, ge=1, le=6)
@@ -98,7 +102,11 @@ class CourseIn(In):
     is_active: bool = True
 
 
-class CoursePatch(In):
+CourseIn = TrackerCourseIn  # the name modules' api.py uses; the schema name is unique API-wide
+
+
+class TrackerCoursePatch(In):
+    refuse_null = "__all__"  # omit a field to leave it unchanged; its column cannot be empty
     name: str | None = Field(None, min_length=1, max_length=255)
     code: str | None = Field(None, min_length=1, max_length=50)
     credits: int | None = Field(None, ge=1, le=6)
@@ -110,7 +118,10 @@ class CoursePatch(In):
     is_active: bool | None = None
 
 
-class CourseOut(Schema):
+CoursePatch = TrackerCoursePatch  # the name modules' api.py uses; the schema name is unique API-wide
+
+
+class TrackerCourseOut(Schema):
     id: uuid.UUID
     name: str
     code: str
@@ -126,6 +137,9 @@ class CourseOut(Schema):
     average_percentage: float | None = None
 
 
+CourseOut = TrackerCourseOut  # the name modules' api.py uses; the schema name is unique API-wide
+
+
 class CourseStats(Schema):
     total_study_hours: float
     average_grade: float | None
@@ -133,8 +147,11 @@ class CourseStats(Schema):
     results_count: int
 
 
-class CourseDetailOut(CourseOut):
+class TrackerCourseDetailOut(CourseOut):
     statistics: CourseStats
+
+
+CourseDetailOut = TrackerCourseDetailOut  # the name modules' api.py uses; the schema name is unique API-wide
 
 
 class CourseRef(Schema):
@@ -178,6 +195,7 @@ class ResultIn(In):
 
 
 class ResultPatch(In):
+    refuse_null = "__all__"  # omit a field to leave it unchanged; its column cannot be empty
     assessment_type: AssessmentKind | None = None
     name: str | None = Field(None, max_length=255)
     score: Decimal | None = Field(None, ge=0, max_digits=7, decimal_places=2)
@@ -269,6 +287,7 @@ class PlanIn(In):
 
 
 class PlanPatch(In):
+    refuse_null = "__all__"  # omit a field to leave it unchanged; its column cannot be empty
     course_id: uuid.UUID | None = None
     topic: str | None = Field(None, min_length=1, max_length=255)
     description: str | None = Field(None, max_length=5000)
@@ -370,6 +389,7 @@ class ClassIn(In):
 
 
 class ClassPatch(In):
+    refuse_null = "__all__"  # omit a field to leave it unchanged; its column cannot be empty
     course_id: uuid.UUID | None = None
     day_of_week: int | None = Field(None, ge=0, le=6)
     start_time: dt.time | None = None
@@ -451,6 +471,7 @@ class AssignmentIn(In):
 
 
 class AssignmentPatch(In):
+    refuse_null = "__all__"  # omit a field to leave it unchanged; its column cannot be empty
     course_id: uuid.UUID | None = None
     title: str | None = Field(None, min_length=1, max_length=255)
     description: str | None = Field(None, max_length=5000)
@@ -504,7 +525,7 @@ class SessionLogIn(In):
     notes: str = Field("", max_length=2000)
 
 
-class SessionOut(Schema):
+class StudySessionOut(Schema):
     id: uuid.UUID
     course: CourseRef | None
     plan_id: uuid.UUID | None
@@ -517,6 +538,9 @@ class SessionOut(Schema):
     @staticmethod
     def resolve_running(obj: object) -> bool:
         return obj.ended_at is None  # type: ignore[attr-defined]
+
+
+SessionOut = StudySessionOut  # the name modules' api.py uses; the schema name is unique API-wide
 
 
 class SessionFilters(Schema):
