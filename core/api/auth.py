@@ -105,7 +105,8 @@ class JWTBearer(HttpBearer):
     openapi_bearerFormat = "JWT"
 
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
-        user = user_from_access_token(token)
+        earlier = getattr(request, "_bearer_auth", None)  # the private-read cache checked it already
+        user = earlier[1] if earlier is not None and earlier[0] == token else user_from_access_token(token)
         if user is not None:
             request.user = user
         return user

@@ -1,4 +1,4 @@
-"""Public reads served from the cache as rendered bytes, invalidated by version keys.
+"""Public and per-user reads served from the cache as rendered bytes, invalidated by version keys.
 
 A module registers the GET routes whose answer is the same for every caller (``auth=None`` routes:
 search, public profiles, slots) with the cache namespaces the answer depends on. The middleware keys
@@ -6,6 +6,10 @@ each answer by the route's path, its normalised query string and the current ver
 namespace; a write that bumps a namespace (``core.cache.bump_version``) makes the old keys
 unreachable. A hit costs two cache round trips (the versions, then the bytes) and no database,
 ninja or pydantic work; a miss runs the view as usual and stores what it rendered.
+
+Per-user reads (a caller's own bookings, say) work the same way with the caller in the key: the
+middleware authenticates the bearer token itself (the same check as core.api.auth, which then reuses
+the result) and the module names per-user namespaces that its writes bump.
 
 Cache hits skip the API throttle on purpose: the throttle protects the database and a hit touches
 none. Only 200 answers without cookies are stored.
@@ -17,6 +21,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
@@ -24,6 +29,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
 Namespaces = Callable[[dict[str, str]], Sequence[str]]
+UserNamespaces = Callable[[Any, dict[str, str]], Sequence[str]]
 # Headers the inner layers add that a hit must carry too; ids and counters are per request.
 _SKIPPED_HEADERS = {"x-request-id", "x-db-queries", "x-cache", "content-length"}
 
@@ -35,7 +41,15 @@ class PublicRead:
     ttl: int
 
 
+@dataclass(frozen=True)
+class PrivateRead:
+    pattern: re.Pattern[str]
+    namespaces: UserNamespaces
+    ttl: int
+
+
 _routes: list[PublicRead] = []
+_private: list[PrivateRead] = []
 
 
 def register_public_read(path_regex: str, namespaces: Namespaces, ttl: int) -> None:
@@ -49,6 +63,17 @@ def register_public_read(path_regex: str, namespaces: Namespaces, ttl: int) -> N
         _routes.append(PublicRead(pattern=pattern, namespaces=namespaces, ttl=ttl))
 
 
+def register_private_read(path_regex: str, namespaces: UserNamespaces, ttl: int) -> None:
+    """Serve GET ``path_regex`` to each authenticated caller from the cache, keyed by the caller.
+
+    ``namespaces(user, groups)`` names the namespaces (usually the caller's own) that writes bump.
+    Keep ``ttl`` short where the answer also moves with the clock (upcoming, refund cut-offs).
+    """
+    pattern = re.compile(path_regex)
+    if not any(r.pattern.pattern == pattern.pattern for r in _private):
+        _private.append(PrivateRead(pattern=pattern, namespaces=namespaces, ttl=ttl))
+
+
 def registered_public_reads() -> list[PublicRead]:
     return list(_routes)
 
@@ -57,20 +82,24 @@ def _normalised_query(query_string: str) -> str:
     return urlencode(sorted(parse_qsl(query_string, keep_blank_values=True)))
 
 
-def _match(path: str) -> tuple[PublicRead, dict[str, str]] | None:
-    for route in _routes:
+def _match(routes: Sequence[Any], path: str) -> tuple[Any, dict[str, str]] | None:
+    for route in routes:
         found = route.pattern.match(path)
         if found is not None:
             return route, found.groupdict()
     return None
 
 
-def _key(request: HttpRequest, route: PublicRead, groups: dict[str, str]) -> str:
-    namespaces = list(route.namespaces(groups))
+def _key(request: HttpRequest, prefix: str, namespaces: Sequence[str]) -> str:
     versions = cache.get_many([f"v:{ns}" for ns in namespaces])
     stamp = ".".join(str(versions.get(f"v:{ns}") or 1) for ns in namespaces)
     raw = f"{request.path_info}?{_normalised_query(request.META.get('QUERY_STRING', ''))}"
-    return f"pr:{stamp}:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
+    return f"{prefix}:{stamp}:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
+
+
+def _bearer_token(request: HttpRequest) -> str:
+    scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 class PublicReadCacheMiddleware:
@@ -80,13 +109,28 @@ class PublicReadCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method != "GET" or not _routes or not getattr(settings, "PUBLIC_READ_CACHE", True):
+        if request.method != "GET" or not getattr(settings, "PUBLIC_READ_CACHE", True):
             return self.get_response(request)
-        matched = _match(request.path_info)
+        matched = _match(_routes, request.path_info)
+        if matched is not None:
+            route, groups = matched
+            return self._serve(request, _key(request, "pr", route.namespaces(groups)), route.ttl)
+        matched = _match(_private, request.path_info)
         if matched is None:
             return self.get_response(request)
+        token = _bearer_token(request)
+        if not token:
+            return self.get_response(request)  # the view answers 401
+        from core.api.auth import user_from_access_token
+
+        user = user_from_access_token(token)
+        request._bearer_auth = (token, user)  # type: ignore[attr-defined] - JWTBearer reuses it
+        if user is None:
+            return self.get_response(request)
         route, groups = matched
-        key = _key(request, route, groups)
+        return self._serve(request, _key(request, f"pv:{user.pk}", route.namespaces(user, groups)), route.ttl)
+
+    def _serve(self, request: HttpRequest, key: str, ttl: int) -> HttpResponse:
         stored = cache.get(key)
         if stored is not None:
             content, headers = stored
@@ -98,6 +142,6 @@ class PublicReadCacheMiddleware:
         response = self.get_response(request)
         if response.status_code == 200 and not response.streaming and not response.cookies:
             headers = [(k, v) for k, v in response.items() if k.lower() not in _SKIPPED_HEADERS]
-            cache.set(key, (response.content, headers), route.ttl)
+            cache.set(key, (response.content, headers), ttl)
         response["X-Cache"] = "miss"
         return response

@@ -14,7 +14,7 @@ from ninja.files import UploadedFile
 
 from core.api.errors import error_responses
 from core.api.pagination import Page, PageQuery, paginate
-from core.api.public_cache import register_public_read
+from core.api.public_cache import register_private_read, register_public_read
 from core.audit import audit
 from core.errors import NotFound
 from core.files import store_file, validate_upload
@@ -88,11 +88,15 @@ def register_public_reads() -> None:
     register_public_read(prefix + r"/tutors$", public, PUBLIC_TTL)
     register_public_read(prefix + rf"/tutors/{_UUID}$", public, PUBLIC_TTL)
     register_public_read(prefix + rf"/tutors/{_UUID}/reviews$", public, PUBLIC_TTL)
+    # The caller's own bookings; 30 s bounds what moves with the clock (upcoming, refund cut-off).
+    register_private_read(prefix + r"/bookings$", lambda user, groups: [services.bookings_namespace(user.pk)], 30)
     register_public_read(
         prefix + rf"/tutors/(?P<tutor_id>{_UUID})/slots$",
         lambda groups: [services.NS_PUBLIC, services.slots_namespace(uuid.UUID(groups["tutor_id"]))],
         SLOTS_TTL,
     )
+
+
 def _own_profile(request: HttpRequest) -> TutorProfile:
     user = require_role(request, Role.TUTOR)
     return services.get_or_create_profile(user=user)

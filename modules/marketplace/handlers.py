@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 from core.events import event_payload, subscribe
 from core.models import User
@@ -166,6 +166,18 @@ def connect() -> None:
     subscribe(ev.TutorRejected, on_tutor_reviewed)
     subscribe(ev.ReviewCreated, on_review_created)
     post_save.connect(on_user_saved, sender=User, dispatch_uid="marketplace.user_saved")
+    from modules.marketplace.models import Booking
+
+    post_save.connect(on_booking_written, sender=Booking, dispatch_uid="marketplace.booking_saved")
+    post_delete.connect(on_booking_written, sender=Booking, dispatch_uid="marketplace.booking_deleted")
+
+
+def on_booking_written(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """Both parties' cached booking lists are stale once a booking row changes (saves; the few
+    queryset updates call invalidate_bookings_of themselves)."""
+    from modules.marketplace.services import invalidate_bookings_of
+
+    invalidate_bookings_of(instance.student_id, instance.tutor_user_id)
 
 
 # A tutor's account fields that public answers show or depend on (search rows, profiles).

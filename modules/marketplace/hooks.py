@@ -111,6 +111,14 @@ def export_user(user: User) -> UserExport:
 def erase_user(user: User) -> None:
     """Anonymise free text the user wrote; keep bookings for the other party's history and accounting."""
     with transaction.atomic():
+        from modules.marketplace.services import invalidate_bookings_of
+
+        invalidate_bookings_of(
+            *Booking.objects.filter(Q(student=user) | Q(tutor_user=user) | Q(proposed_by=user))
+            .values_list("tutor_user_id", flat=True)
+            .distinct(),
+            *Booking.objects.filter(tutor_user=user).values_list("student_id", flat=True).distinct(),
+        )
         Booking.objects.filter(student=user).exclude(notes="").update(notes=ERASED)
         Booking.objects.filter(Q(student=user) | Q(tutor_user=user), cancelled_by=user).exclude(status_reason="").update(
             status_reason=ERASED

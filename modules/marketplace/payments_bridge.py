@@ -58,6 +58,14 @@ def describe_package(object_id: uuid.UUID, payer: User) -> dict[str, Any]:
     }
 
 
+def _invalidate_parties(booking_id: Any) -> None:
+    from modules.marketplace.services import invalidate_bookings_of
+
+    parties = Booking.objects.filter(pk=booking_id).values_list("student_id", "tutor_user_id").first()
+    if parties:
+        invalidate_bookings_of(*parties)
+
+
 def on_payment_succeeded(evt: Any) -> None:
     kind, object_id = getattr(evt, "kind", None), getattr(evt, "object_id", None)
     if kind == "booking":
@@ -65,6 +73,7 @@ def on_payment_succeeded(evt: Any) -> None:
             payment_state="paid", payment_id=evt.payment_id, updated_at=timezone.now()
         )
         logger.info("booking %s paid (%d row)", object_id, updated)
+        _invalidate_parties(object_id)
     elif kind == "package":
         from modules.marketplace.services import do_activate_purchase
 
@@ -82,6 +91,7 @@ def on_payment_refunded(evt: Any) -> None:
         Booking.objects.filter(pk=object_id).exclude(payment_state="refunded").update(
             payment_state="refunded", updated_at=timezone.now()
         )
+        _invalidate_parties(object_id)
     elif kind == "package":
         with transaction.atomic():
             purchase = PackagePurchase.objects.select_for_update().filter(pk=object_id).first()

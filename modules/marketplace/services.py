@@ -83,6 +83,16 @@ def invalidate_slots(tutor_id: uuid.UUID) -> None:
     _bump_now_and_on_commit(slots_namespace(tutor_id))
 
 
+def bookings_namespace(user_id: Any) -> str:
+    """A user's own booking lists (student or tutor side), cached per caller."""
+    return f"mkt:bookings:{user_id}"
+
+
+def invalidate_bookings_of(*user_ids: Any) -> None:
+    for user_id in {u for u in user_ids if u}:
+        _bump_now_and_on_commit(bookings_namespace(user_id))
+
+
 def _sqlstate(exc: BaseException) -> str | None:
     cause = exc.__cause__
     return getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)

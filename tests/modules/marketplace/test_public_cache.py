@@ -89,3 +89,39 @@ def test_a_deactivated_tutor_leaves_cached_search_and_profile_at_once(
 
     assert anon.get("/marketplace/tutors").json()["total"] == 0
     assert anon.get(f"/marketplace/tutors/{tutor_profile.id}").status_code == 404
+
+
+def test_my_bookings_are_cached_per_caller_and_follow_every_change(
+    client_for: Callable[..., ApiClient],
+    make_user: Callable[..., Any],
+    student: Any,
+    tutor_profile: TutorProfile,
+    subject: Subject,
+    django_assert_num_queries: Any,
+) -> None:
+    from core.models import Role
+
+    mine, other = client_for(student), client_for(make_user(Role.STUDENT))
+    tutor = client_for(tutor_profile.user)
+    assert mine.get("/marketplace/bookings").json()["total"] == 0
+    with django_assert_num_queries(0):
+        assert mine.get("/marketplace/bookings")["X-Cache"] == "hit"
+
+    booking = book(mine, tutor_profile, subject, future(days=4, hour=11)).json()
+    listed = mine.get("/marketplace/bookings")
+    assert listed["X-Cache"] == "miss" and [b["id"] for b in listed.json()["items"]] == [booking["id"]]
+    assert other.get("/marketplace/bookings").json()["total"] == 0  # same URL, another caller: their own answer
+    assert tutor.get("/marketplace/bookings").json()["items"][0]["status"] == "pending"
+
+    assert tutor.post(f"/marketplace/bookings/{booking['id']}/confirm").status_code == 200
+    # The tutor's write reaches the student's cached list at once.
+    assert mine.get("/marketplace/bookings").json()["items"][0]["status"] == "confirmed"
+    assert tutor.get("/marketplace/bookings").json()["items"][0]["status"] == "confirmed"
+
+
+def test_a_revoked_token_gets_401_not_a_cached_list(client_for: Callable[..., ApiClient], student: Any) -> None:
+    api = client_for(student)
+    assert api.get("/marketplace/bookings").status_code == 200
+    student.is_active = False
+    student.save()
+    assert api.get("/marketplace/bookings").status_code == 401
