@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import threading
 import uuid
+from collections.abc import Coroutine
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -35,12 +38,53 @@ def user_group(user_id: uuid.UUID | str) -> str:
     return f"user.{uuid.UUID(str(user_id)).hex}"
 
 
+class _LayerLoop:
+    """One event loop per process, on a daemon thread, for pushes from synchronous code.
+
+    ``async_to_sync`` outside an ASGI server starts a thread and an event loop per call, and
+    channels-redis keeps its connections per loop, so every push also opened a Redis connection
+    (~3 ms per push in a booking request). This loop lives as long as the process (re-made after a
+    fork), so its connections are reused.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def _get(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid() or not self._loop.is_running():
+                loop = asyncio.new_event_loop()
+                started = threading.Event()
+                loop.call_soon(started.set)
+                threading.Thread(target=loop.run_forever, name="push-loop", daemon=True).start()
+                started.wait(5)
+                self._loop, self._pid = loop, os.getpid()
+            return self._loop
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 5.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._get()).result(timeout)
+
+
+_layer_loop = _LayerLoop()
+
+
+def _group_send(layer: Any, group: str, message: dict[str, Any]) -> None:
+    # Only a cross-process layer (Redis) may be driven from our own loop; the in-memory layer
+    # (development, tests) must run on the server's loop, which async_to_sync finds.
+    if type(layer).__module__.startswith("channels_redis"):
+        _layer_loop.run(layer.group_send(group, message))
+    else:
+        async_to_sync(layer.group_send)(group, message)
+
+
 def _send(group: str, message: dict[str, Any]) -> bool:
     layer = get_channel_layer()
     if layer is None:
         return False
     try:
-        async_to_sync(layer.group_send)(group, message)
+        _group_send(layer, group, message)
     except Exception as exc:  # noqa: BLE001 - Redis down or the channel full: count it, never raise
         stats.add(dropped=1)
         logger.warning("push to %s dropped: %r (dropped so far: %d)", group, exc, stats.dropped)
