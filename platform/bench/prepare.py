@@ -76,27 +76,35 @@ def main(out: Path) -> None:
             line("GET", "/api/v1/marketplace/bookings?page_size=20", tok) for _, tok in students for _ in range(5)
         ]
         # Booking creation: distinct free slots (future weekdays, inside the 09-17 local rule), one per request.
-        create, seen = [], set()
+        create: list[str] = []
         subj_by_tutor = {}
         through = TutorProfile.subjects.through
         for pid, sid in through.objects.filter(tutorprofile_id__in=[p[0] for p in profiles]).values_list(
             "tutorprofile_id", "subject_id"
         ):
             subj_by_tutor.setdefault(pid, sid)
+        # Never a slot the data (or an earlier run) already holds: skip tutor-days and student-days
+        # with an active booking in the window, and give each student at most one booking a day.
+        window = (today + dt.timedelta(days=3), today + dt.timedelta(days=51))
+        active = Booking.objects.filter(
+            status__in=["pending", "confirmed"], starts_at__date__gte=window[0], starts_at__date__lte=window[1]
+        )
+        busy_tutor_days = set(active.filter(tutor_id__in=[p[0] for p in profiles]).values_list("tutor_id", "starts_at__date"))
+        busy_student_days = set(active.filter(student__in=[u for u, _ in students]).values_list("student_id", "starts_at__date"))
         attempts = 0
         while len(create) < N * 5 and attempts < N * 50:
             attempts += 1
             pid, _uid, tzname = rng.choice(profiles)
             day = today + dt.timedelta(days=rng.randint(3, 50))
-            if day.weekday() >= 5:
+            if day.weekday() >= 5 or (pid, day) in busy_tutor_days:
                 continue
             hour = rng.randint(9, 15)
             local = dt.datetime.combine(day, dt.time(hour), tzinfo=zoneinfo.ZoneInfo(tzname))
-            key = (pid, local)
-            if key in seen:
-                continue
-            seen.add(key)
             student, tok = students[len(create) % len(students)]
+            if (student.pk, local.astimezone(dt.UTC).date()) in busy_student_days:
+                continue
+            busy_tutor_days.add((pid, day))
+            busy_student_days.add((student.pk, local.astimezone(dt.UTC).date()))
             create.append(
                 line(
                     "POST",
@@ -112,20 +120,26 @@ def main(out: Path) -> None:
                 )
             )
         scenarios["booking_create"] = create
-        # Confirmation: pending future bookings (made here, on days 52-58, apart from the creation
-        # scenario's days), each confirmed once by its tutor.
-        if not Booking.objects.filter(status="pending", starts_at__gt=timezone.now(), notes="bench-confirm").exists():
+        # Confirmation: pending future bookings (days 52-58, apart from the creation scenario's days),
+        # each confirmed once by its tutor; topped up to what three runs use. Candidate slots walk
+        # tutors, days and hours; ones an earlier run holds are skipped by the exclusion constraints.
+        need = N * 3
+        confirm_qs = Booking.objects.filter(status="pending", starts_at__gt=timezone.now(), notes="bench-confirm")
+        pool = list(User.objects.filter(role="student").order_by("email").values_list("id", flat=True)[:50_000])
+        slot = 0
+        while confirm_qs.count() < need and slot < len(profiles) * 7 * 6:
             made = []
-            for i, (pid, uid, _tz) in enumerate(profiles[:2000]):
-                start = dt.datetime.combine(today + dt.timedelta(days=52 + i % 7), dt.time(9 + i % 6), tzinfo=dt.UTC)
-                student = students[i % len(students)][0]
+            for _ in range(need):
+                pid, uid, _tz = profiles[slot % len(profiles)]
+                day = today + dt.timedelta(days=52 + (slot // len(profiles)) % 7)
+                start = dt.datetime.combine(day, dt.time(9 + (slot // (len(profiles) * 7)) % 6), tzinfo=dt.UTC)
                 made.append(
                     Booking(
                         tutor_id=pid,
                         tutor_user_id=uid,
-                        student=student,
+                        student_id=pool[slot % len(pool)],
                         subject_id=subj_by_tutor.get(pid) or subjects[0][0],
-                        starts_at=start + dt.timedelta(minutes=7 * (i // 2000)),
+                        starts_at=start,
                         ends_at=start + dt.timedelta(hours=1),
                         blocked_until=start + dt.timedelta(hours=1),
                         duration_minutes=60,
@@ -135,10 +149,9 @@ def main(out: Path) -> None:
                         notes="bench-confirm",
                     )
                 )
+                slot += 1
             Booking.objects.bulk_create(made, ignore_conflicts=True)
-        pending = list(
-            Booking.objects.filter(status="pending", starts_at__gt=timezone.now()).values_list("id", "tutor_user_id")[: N * 3]
-        )
+        pending = list(confirm_qs.order_by("starts_at", "id").values_list("id", "tutor_user_id")[:need])
         tutor_tokens: dict = {}
         confirm = []
         for bid, tuid in pending:

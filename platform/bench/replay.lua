@@ -1,9 +1,16 @@
 -- Replays request lines (METHOD \t PATH \t TOKEN \t BODY) round-robin, each wrk thread from its own offset.
--- With BENCH_ONCE=1 every line is sent at most once (writes that must not repeat: bookings, confirms).
+-- With BENCH_ONCE=1 every line is sent at most once (writes that must not repeat: bookings, confirms),
+-- from the slice BENCH_OFFSET .. BENCH_OFFSET + BENCH_LIMIT, so each run of a scenario uses fresh lines.
+-- Once a slice is used up, a thread sends GET /health as filler; the harness reports the filler count.
 local lines = {}
 local idx = 0
 local once = os.getenv("BENCH_ONCE") == "1"
+local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
+local limit = tonumber(os.getenv("BENCH_LIMIT") or "0")
+local last = 0
 local counter = 0
+local threads = {}
+filler = 0
 
 local function split(s)
   local out = {}
@@ -14,6 +21,7 @@ end
 function setup(thread)
   counter = counter + 1
   thread:set("tid", counter)
+  table.insert(threads, thread)
 end
 
 function init(args)
@@ -24,12 +32,16 @@ function init(args)
   local t = tonumber(tid or 1)
   idx = math.floor((#lines / nthreads) * (t - 1))
   step = once and nthreads or 1
-  if once then idx = t - 1 end
+  if once then
+    idx = offset + t - 1
+    last = (limit > 0) and math.min(#lines, offset + limit) or #lines
+  end
 end
 
 function request()
   idx = idx + (step or 1)
-  if once and idx > #lines then
+  if once and idx > last then
+    filler = filler + 1
     return wrk.format("GET", "/health")  -- exhausted: harmless filler, reported by the harness
   end
   local r = lines[((idx - 1) % #lines) + 1]
@@ -45,8 +57,10 @@ end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  local fill = 0
+  for _, thread in ipairs(threads) do fill = fill + (tonumber(thread:get("filler")) or 0) end
   io.write(string.format(
-    'BENCH_JSON {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%d,"p95":%d,"p99":%d,"mean":%.1f,"max":%d}\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    'BENCH_JSON {"requests":%d,"filler":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%d,"p95":%d,"p99":%d,"mean":%.1f,"max":%d}\n',
+    summary.requests, fill, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.mean, latency.max))
 end
