@@ -129,3 +129,19 @@ def bump_version(namespace: str) -> None:
         cache.incr(f"v:{namespace}")
     except ValueError:
         cache.set(f"v:{namespace}", 2, None)
+
+
+def bump_now_and_on_commit(*namespaces: str) -> None:
+    """Invalidate now (tests without real commits see it) and again once the transaction commits,
+    so a reader that cached the pre-commit state in between is invalidated too."""
+    from django.db import transaction
+
+    for namespace in namespaces:
+        bump_version(namespace)
+    transaction.on_commit(lambda: [bump_version(namespace) for namespace in namespaces])
+
+
+def user_writes_namespace(user_id: Any) -> str:
+    """Bumped after every successful API write by the user (core.api.public_cache): the namespace of
+    per-user reads that only the user's own actions change."""
+    return f"writes:{user_id}"

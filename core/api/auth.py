@@ -109,6 +109,7 @@ class JWTBearer(HttpBearer):
         user = earlier[1] if earlier is not None and earlier[0] == token else user_from_access_token(token)
         if user is not None:
             request.user = user
+            request._api_user_id = user.pk  # type: ignore[attr-defined] - core.api.public_cache
         return user
 
 

@@ -11,6 +11,10 @@ Per-user reads (a caller's own bookings, say) work the same way with the caller 
 middleware authenticates the bearer token itself (the same check as core.api.auth, which then reuses
 the result) and the module names per-user namespaces that its writes bump.
 
+Every successful API write bumps the writer's ``writes:<user id>`` namespace, so per-user reads that
+only the user's own actions change (their tracker dashboard, say) need no other invalidation; what
+other people or schedules change is bumped by the module that changes it.
+
 Cache hits skip the API throttle on purpose: the throttle protects the database and a hit touches
 none. Only 200 answers without cookies are stored.
 """
@@ -27,6 +31,8 @@ from urllib.parse import parse_qsl, urlencode
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+
+from core.cache import bump_version, user_writes_namespace
 
 Namespaces = Callable[[dict[str, str]], Sequence[str]]
 UserNamespaces = Callable[[Any, dict[str, str]], Sequence[str]]
@@ -109,6 +115,12 @@ class PublicReadCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            response = self.get_response(request)
+            user_id = getattr(request, "_api_user_id", None)  # set by JWTBearer
+            if user_id is not None and response.status_code < 400:
+                bump_version(user_writes_namespace(user_id))  # after the view's commit
+            return response
         if request.method != "GET" or not getattr(settings, "PUBLIC_READ_CACHE", True):
             return self.get_response(request)
         matched = _match(_routes, request.path_info)

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.cache import bump_now_and_on_commit
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.events import publish
 from core.files import CheckedUpload, store_file
@@ -152,7 +153,18 @@ def _has_attachment_loaded(msg: Message) -> bool:
     return True
 
 
+def threads_namespace(user_id: Any) -> str:
+    """A user's cached thread list and histories (core.api.public_cache)."""
+    return f"msg:threads:{user_id}"
+
+
+def invalidate_threads_of(*user_ids: Any) -> None:
+    bump_now_and_on_commit(*(threads_namespace(u) for u in user_ids))
+
+
 def _push_both(msg: Message, event_type: str, payload: dict[str, Any]) -> None:
+    # Whatever both parties are told about also changes both parties' cached lists.
+    invalidate_threads_of(msg.sender_id, msg.recipient_id)
     push_to_user_on_commit(msg.sender_id, event_type, payload)
     push_to_user_on_commit(msg.recipient_id, event_type, payload)
 
@@ -251,6 +263,7 @@ def _mark_read(*, user: User, thread: Thread, qs: Any) -> list[str]:
         return []
     Message.objects.filter(pk__in=ids, read_at__isnull=True).update(read_at=now)
     payload = {"thread_id": str(thread.pk), "reader_id": str(user.pk), "message_ids": ids, "read_at": now.isoformat()}
+    invalidate_threads_of(user.pk, thread.other(user.pk))
     push_to_user_on_commit(user.pk, "message_read", payload)
     push_to_user_on_commit(thread.other(user.pk), "message_read", payload)
     publish(MessagesRead(reader_id=user.pk, thread_id=thread.pk, message_ids=tuple(ids)))

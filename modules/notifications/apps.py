@@ -28,5 +28,12 @@ class NotificationsConfig(ModuleConfig):
         templates.register_templates()
         handlers.subscribe_all()
         hooks.register(HOOKS.USER_EXPORT, self.label, services.export_user)
+        from core.api.public_cache import register_private_read
+        from core.cache import user_writes_namespace
+
+        # The caller's own writes (read, delete), and new notifications (services.notify_user).
+        mine = lambda user, groups: [user_writes_namespace(user.pk), services.centre_namespace(user.pk)]  # noqa: E731
+        for path in (r"", r"/unread-count"):
+            register_private_read(rf"^/api/v1/notifications{path}$", mine, 60)
         hooks.register(HOOKS.USER_ERASE, self.label, services.erase_user)
         hooks.register(HOOKS.ADMIN_FIGURES, self.label, services.admin_figures)

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import escape, linebreaks
 
+from core.cache import bump_now_and_on_commit
 from core.errors import NotFound, ValidationFailed
 from core.models import User
 from core.notify import CATEGORIES, render
@@ -125,6 +126,11 @@ def _html_fallback(text: str) -> str:
     return linebreaks(escape(text))
 
 
+def centre_namespace(user_id: Any) -> str:
+    """A user's cached notification centre (core.api.public_cache)."""
+    return f"notif:centre:{user_id}"
+
+
 def notify_user(
     user: User,
     category: str,
@@ -169,6 +175,7 @@ def notify_user(
     except IntegrityError:  # the same key, concurrently: the other one wins
         return None
     if n.in_app:
+        bump_now_and_on_commit(centre_namespace(user.pk))
         push_to_user_on_commit(user.pk, "notification", notification_payload(n))
     ends = quiet_until(user) if (want_email or want_push) else None
     if want_email:

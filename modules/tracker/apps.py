@@ -23,3 +23,24 @@ class TrackerConfig(ModuleConfig):
         from modules.tracker import integration
 
         integration.register()
+        from core.api.public_cache import register_private_read
+        from core.cache import user_writes_namespace
+
+        # Only the student's own writes change these (plus schedules that mark plans missed or
+        # assignments overdue, and the date: the 60 s bound).
+        own = lambda user, groups: [user_writes_namespace(user.pk)]  # noqa: E731
+        for path in ("dashboard", "dashboard/streak", "gpa"):
+            register_private_read(rf"^/api/v1/tracker/{path}$", own, 60)
+        # Rows saved outside an API write (schedules, other modules' ports, scripts) too.
+        from django.db.models.signals import post_delete, post_save
+
+        for model in self.get_models():
+            if any(f.name == "user" for f in model._meta.fields):
+                post_save.connect(_owner_wrote, sender=model, dispatch_uid=f"tracker.cache.{model.__name__}.save")
+                post_delete.connect(_owner_wrote, sender=model, dispatch_uid=f"tracker.cache.{model.__name__}.delete")
+
+
+def _owner_wrote(sender: type, instance: object, **kwargs: object) -> None:
+    from core.cache import bump_now_and_on_commit, user_writes_namespace
+
+    bump_now_and_on_commit(user_writes_namespace(instance.user_id))  # type: ignore[attr-defined]
