@@ -198,6 +198,7 @@ Q_CLUSTER: dict = {
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
+    Q_CLUSTER["broker_class"] = "core.task_broker.PooledRedisBroker"  # one client per process
 else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
