@@ -118,17 +118,33 @@ def versioned_key(namespace: str, *parts: Any) -> str:
     """A cache key that includes the namespace's version; ``bump_version`` invalidates them all."""
     from django.core.cache import cache
 
-    version = cache.get(f"v:{namespace}") or 1
+    version = cache.get(f"v:{namespace}") or 0
     return f"{namespace}:{version}:" + ":".join(str(p) for p in parts)
 
 
 def bump_version(namespace: str) -> None:
-    from django.core.cache import cache
+    bump_versions(namespace)
 
-    try:
-        cache.incr(f"v:{namespace}")
-    except ValueError:
-        cache.set(f"v:{namespace}", 2, None)
+
+def bump_versions(*namespaces: str) -> None:
+    """Invalidate every key of the namespaces: one pipelined round trip on Redis."""
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        try:
+            pipe = backend._cache.get_client(None, write=True).pipeline(transaction=False)
+            for namespace in namespaces:
+                pipe.incr(backend.make_and_validate_key(f"v:{namespace}"))  # a missing key becomes 1
+            pipe.execute()
+        except Exception as exc:  # noqa: BLE001 - Redis down: nothing is cached either
+            _note_failure("bump", exc)
+        return
+    for namespace in namespaces:
+        try:
+            backend.incr(f"v:{namespace}")
+        except ValueError:
+            backend.set(f"v:{namespace}", 1, None)
 
 
 def bump_now_and_on_commit(*namespaces: str) -> None:
@@ -136,9 +152,8 @@ def bump_now_and_on_commit(*namespaces: str) -> None:
     so a reader that cached the pre-commit state in between is invalidated too."""
     from django.db import transaction
 
-    for namespace in namespaces:
-        bump_version(namespace)
-    transaction.on_commit(lambda: [bump_version(namespace) for namespace in namespaces])
+    bump_versions(*namespaces)
+    transaction.on_commit(lambda: bump_versions(*namespaces))
 
 
 def user_writes_namespace(user_id: Any) -> str:

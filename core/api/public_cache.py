@@ -98,7 +98,7 @@ def _match(routes: Sequence[Any], path: str) -> tuple[Any, dict[str, str]] | Non
 
 def _key(request: HttpRequest, prefix: str, namespaces: Sequence[str]) -> str:
     versions = cache.get_many([f"v:{ns}" for ns in namespaces])
-    stamp = ".".join(str(versions.get(f"v:{ns}") or 1) for ns in namespaces)
+    stamp = ".".join(str(versions.get(f"v:{ns}") or 0) for ns in namespaces)  # a first bump makes 1
     raw = f"{request.path_info}?{_normalised_query(request.META.get('QUERY_STRING', ''))}"
     return f"{prefix}:{stamp}:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
 

@@ -22,7 +22,7 @@ from django.db import DatabaseError, IntegrityError, OperationalError, transacti
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core.cache import bump_version
+from core.cache import bump_now_and_on_commit
 from core.errors import BadRequest, Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.events import publish
 from core.models import Role, User
@@ -68,11 +68,8 @@ def slots_namespace(tutor_id: uuid.UUID) -> str:
     return f"mkt:slots:{tutor_id}"
 
 
-def _bump_now_and_on_commit(namespace: str) -> None:
-    # Now, so this request's own later reads miss; again on commit, so a reader that cached the
-    # pre-commit state in between is invalidated too.
-    bump_version(namespace)
-    transaction.on_commit(lambda: bump_version(namespace))
+def _bump_now_and_on_commit(*namespaces: str) -> None:
+    bump_now_and_on_commit(*namespaces)
 
 
 def invalidate_public() -> None:
@@ -89,8 +86,7 @@ def bookings_namespace(user_id: Any) -> str:
 
 
 def invalidate_bookings_of(*user_ids: Any) -> None:
-    for user_id in {u for u in user_ids if u}:
-        _bump_now_and_on_commit(bookings_namespace(user_id))
+    _bump_now_and_on_commit(*(bookings_namespace(u) for u in {u for u in user_ids if u}))
 
 
 def _sqlstate(exc: BaseException) -> str | None:
