@@ -50,6 +50,8 @@ class _LayerLoop:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[tuple[Any, str, dict[str, Any]]] | None = None
+        self._sender: asyncio.Task[None] | None = None  # held, so the task is not collected
         self._pid = 0
 
     def _get(self) -> asyncio.AbstractEventLoop:
@@ -61,7 +63,30 @@ class _LayerLoop:
                 threading.Thread(target=loop.run_forever, name="push-loop", daemon=True).start()
                 started.wait(5)
                 self._loop, self._pid = loop, os.getpid()
+                self._queue = asyncio.run_coroutine_threadsafe(self._start_sender(), loop).result(5)
             return self._loop
+
+    async def _start_sender(self) -> asyncio.Queue[tuple[Any, str, dict[str, Any]]]:
+        queue: asyncio.Queue[tuple[Any, str, dict[str, Any]]] = asyncio.Queue()
+        self._sender = asyncio.get_running_loop().create_task(self._send_in_order(queue))
+        return queue
+
+    async def _send_in_order(self, queue: asyncio.Queue[tuple[Any, str, dict[str, Any]]]) -> None:
+        while True:
+            layer, group, message = await queue.get()
+            try:
+                await layer.group_send(group, message)
+            except Exception as exc:  # noqa: BLE001 - counted like any dropped push
+                stats.add(dropped=1)
+                logger.warning("push to %s dropped: %r (dropped so far: %d)", group, exc, stats.dropped)
+            else:
+                stats.add(sent=1)
+
+    def submit(self, layer: Any, group: str, message: dict[str, Any]) -> None:
+        """Queue a push without waiting; one sender sends the queue in order."""
+        loop = self._get()
+        assert self._queue is not None
+        loop.call_soon_threadsafe(self._queue.put_nowait, (layer, group, message))
 
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 5.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._get()).result(timeout)
@@ -96,6 +121,20 @@ def _send(group: str, message: dict[str, Any]) -> bool:
 def push_to_user(user_id: uuid.UUID | str, event_type: str, payload: dict[str, Any]) -> bool:
     """Send ``{"type": event_type, "data": payload}`` to every socket of the user, now."""
     return _send(user_group(user_id), {"type": "push.event", "event": event_type, "data": payload})
+
+
+def push_to_user_queued(user_id: uuid.UUID | str, event_type: str, payload: dict[str, Any]) -> None:
+    """Like push_to_user, but without waiting for the channel layer: for streams (coach deltas),
+    where a wait per piece added up. Pushes queued by one process are sent in the order queued;
+    failures are counted as drops. The in-memory layer (development, tests) sends at once."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "push.event", "event": event_type, "data": payload}
+    if type(layer).__module__.startswith("channels_redis"):
+        _layer_loop.submit(layer, user_group(user_id), message)
+    else:
+        _send(user_group(user_id), message)
 
 
 def push_to_user_on_commit(user_id: uuid.UUID | str, event_type: str, payload: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, ServiceUnavailable, Throttled, ValidationFailed
 from core.models import User
-from core.realtime.push import push_to_user
+from core.realtime.push import push_to_user_queued
 from modules.coach import engines
 from modules.coach.grounding import Grounding, build_grounding
 from modules.coach.llm_port import Chunk, LLMError, LLMTimeout, Turn, Usage
@@ -168,7 +168,7 @@ def _answer(*, user: User, session: CoachSession, question: CoachMessage) -> Coa
                 usage = chunk.usage
             if chunk.text:
                 parts.append(chunk.text)
-                push_to_user(
+                push_to_user_queued(
                     user.pk,
                     "coach_delta",
                     {"session_id": str(session.id), "message_id": str(reply_id), "index": index, "text": chunk.text},
@@ -177,7 +177,7 @@ def _answer(*, user: User, session: CoachSession, question: CoachMessage) -> Coa
     except LLMError as exc:
         timed_out = isinstance(exc, LLMTimeout)
         logger.warning("coach engine %s failed (%s): %s", engine.name, "timeout" if timed_out else exc.status, exc)
-        push_to_user(user.pk, "coach_error", {"session_id": str(session.id), "message_id": str(reply_id)})
+        push_to_user_queued(user.pk, "coach_error", {"session_id": str(session.id), "message_id": str(reply_id)})
         raise ServiceUnavailable(
             "The coach did not answer in time; your message is kept, try again shortly"
             if timed_out
@@ -187,7 +187,7 @@ def _answer(*, user: User, session: CoachSession, question: CoachMessage) -> Coa
         ) from exc
     full = "".join(parts).strip()
     if not full:
-        push_to_user(user.pk, "coach_error", {"session_id": str(session.id), "message_id": str(reply_id)})
+        push_to_user_queued(user.pk, "coach_error", {"session_id": str(session.id), "message_id": str(reply_id)})
         raise ServiceUnavailable("The coach engine sent an empty answer; try again", code="coach_unavailable", retry_after=10)
     usage = usage or Usage(0, 0)
     with transaction.atomic():
@@ -203,7 +203,7 @@ def _answer(*, user: User, session: CoachSession, question: CoachMessage) -> Coa
             context_sections=grounding.sections,
         )
         CoachSession.objects.filter(id=session.id).update(last_activity_at=reply.created_at)
-    push_to_user(
+    push_to_user_queued(
         user.pk,
         "coach_done",
         {"session_id": str(session.id), "message_id": str(reply.id), "text": reply.text, "chunks": index},
