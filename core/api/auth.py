@@ -33,6 +33,21 @@ def user_cache_key(user_id: Any) -> str:
     return f"authuser:{user_id}"
 
 
+def cached_user(user_id: Any) -> User | None:
+    """The user row from the auth cache (dropped on every save), else the database; None if gone.
+
+    For code that only reads a user (handlers that notify someone); never lock or save it."""
+    if user_id is None:
+        return None
+    key = user_cache_key(uuid.UUID(str(user_id)))
+    user = cache.get(key)
+    if user is None:
+        user = User.objects.filter(pk=user_id).first()
+        if user is not None:
+            cache.set(key, user, USER_CACHE_TTL)
+    return user
+
+
 def forget_cached_user(user_id: Any) -> None:
     cache.delete(user_cache_key(user_id))
 

@@ -77,7 +77,9 @@ TEMPLATES: dict[str, tuple[str, str, str]] = {
 def _user(user_id: uuid.UUID | None) -> User | None:
     if user_id is None:
         return None
-    return User.objects.filter(id=user_id).first()
+    from core.api.auth import cached_user
+
+    return cached_user(user_id)  # read-only here: the auth cache's row (dropped on every save)
 
 
 def _tell(user_id: uuid.UUID | None, template: str, evt: Any, key: str) -> None:
