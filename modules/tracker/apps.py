@@ -40,7 +40,18 @@ class TrackerConfig(ModuleConfig):
                 post_delete.connect(_owner_wrote, sender=model, dispatch_uid=f"tracker.cache.{model.__name__}.delete")
 
 
-def _owner_wrote(sender: type, instance: object, **kwargs: object) -> None:
+def tracker_data_namespace(user_id: object) -> str:
+    """Everything read from a student's tracker data (the coach's context) is cached under this."""
+    return f"tracker:data:{user_id}"
+
+
+def tracker_changed(*user_ids: object) -> None:
+    """Call after writes that bypass the model signals (bulk inserts, queryset updates)."""
     from core.cache import bump_now_and_on_commit, user_writes_namespace
 
-    bump_now_and_on_commit(user_writes_namespace(instance.user_id))  # type: ignore[attr-defined]
+    ids = {u for u in user_ids if u}
+    bump_now_and_on_commit(*(user_writes_namespace(u) for u in ids), *(tracker_data_namespace(u) for u in ids))
+
+
+def _owner_wrote(sender: type, instance: object, **kwargs: object) -> None:
+    tracker_changed(instance.user_id)  # type: ignore[attr-defined]

@@ -83,9 +83,19 @@ def busy_times(user: User, start: dt.datetime, end: dt.datetime) -> list[tuple[d
 
 
 def coach_context(user: User) -> dict[str, Any]:
+    """Cached per student until their tracker data changes (or a minute passes: due dates move)."""
+    from django.core.cache import cache
+
+    from core.cache import versioned_key
+    from modules.tracker.apps import tracker_data_namespace
     from modules.tracker.selectors import coach_context as build
 
-    return build(user)
+    key = versioned_key(tracker_data_namespace(user.pk), "coach")
+    found = cache.get(key)
+    if found is None:
+        found = build(user)
+        cache.set(key, found, 60)
+    return found
 
 
 class TimetableImport:
@@ -167,6 +177,9 @@ class TimetableImport:
                     )
                 )
             TimetableClass.objects.bulk_create(rows)
+            from modules.tracker.apps import tracker_changed
+
+            tracker_changed(user.pk)
         return [
             {
                 "id": r.id,

@@ -218,6 +218,9 @@ def _parse_decimal(raw: str, name: str) -> Decimal:
 def insert_many(model: type[Any], objs: list[Any]) -> None:
     """bulk_create, except on SQLite, where Django caps a batch at 999 parameters (66 results): there
     one executemany statement inserts every row, so a 5,000-row import stays a handful of queries."""
+    from modules.tracker.apps import tracker_changed
+
+    tracker_changed(*{getattr(o, "user_id", None) for o in objs})  # bulk inserts send no signals
     if connection.vendor != "sqlite":
         model.objects.bulk_create(objs, batch_size=1000)
         return
@@ -540,7 +543,10 @@ def do_save_timetable(
     user: User, *, semester: str, academic_year: str, is_active: bool, classes: list[dict[str, Any]] | None
 ) -> Timetable:
     """Create the semester's timetable or update it; ``classes`` (when given) replace the old ones."""
+    from modules.tracker.apps import tracker_changed
+
     with transaction.atomic():
+        tracker_changed(user.pk)  # classes are replaced in bulk, without signals
         tt, _ = Timetable.objects.get_or_create(
             user=user, semester=semester, academic_year=academic_year, defaults={"is_active": is_active}
         )

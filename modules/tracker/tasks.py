@@ -190,6 +190,9 @@ def mark_missed_plans(now: dt.datetime | str | None = None) -> int:
         StudyPlan.objects.filter(id__in=ids, status=PlanStatus.PENDING).update(
             status=PlanStatus.MISSED, updated_at=timezone.now()
         )
+        from modules.tracker.apps import tracker_changed
+
+        tracker_changed(*{p.user_id for p in missed})
         for p in missed:
             publish(PlanMissed(user_id=p.user_id, plan_id=p.id, course_id=p.course_id, date=p.date))
     return len(missed)
@@ -210,6 +213,9 @@ def mark_overdue_assignments(now: dt.datetime | str | None = None) -> int:
             ).update(status=AssignmentStatus.OVERDUE, overdue_notified_at=now, updated_at=timezone.now())
             if not changed:
                 continue
+            from modules.tracker.apps import tracker_changed
+
+            tracker_changed(a.user_id)
             publish(AssignmentOverdue(user_id=a.user_id, assignment_id=a.id, course_id=a.course_id, due_at=a.due_at))
             notify(
                 a.user,

@@ -427,3 +427,17 @@ def test_admin_figures_count_usage_without_content(student, client_for, fake_ope
     assert (figures["coach_questions_last_months"], figures["coach_replies_last_months"]) == (2, 1)
     assert figures["coach_unanswered_last_months"] == 1 and figures["coach_users_30d"] == 1
     assert "counted" not in str(figures)
+
+
+def test_the_cached_context_follows_a_new_result(student, client_for, tracker_for):
+    """The tracker caches the coach's context per student; a new result must reach the next reply."""
+    t = tracker_for(student)
+    t.course("NET301", "Computer Networks", 4)
+    t.result("NET301", "quiz", 55)
+    api = client_for(student)
+    session = api.post("/coach/sessions", {}).json()
+    first = api.post(f"/coach/sessions/{session['id']}/messages", {"text": "How am I doing in Computer Networks?"})
+    assert first.status_code == 200 and "55.0%" in first.json()["text"]
+    t.result("NET301", "quiz", 95)
+    second = api.post(f"/coach/sessions/{session['id']}/messages", {"text": "And now?"})
+    assert second.status_code == 200 and "75.0%" in second.json()["text"], second.json()["text"]
