@@ -154,7 +154,8 @@ class Stack:
         conf = self.workdir / "nginx.conf"
         conf.write_text(f"""
 worker_processes 1; daemon off; pid {self.workdir}/nginx.pid; error_log {self.workdir}/nginx-error.log warn;
-events {{ worker_connections 20000; }}
+events {{ worker_connections 40000; }}
+worker_rlimit_nofile 100000;
 http {{
   access_log off; client_body_temp_path {self.workdir}/nginx-body; proxy_temp_path {self.workdir}/nginx-proxy;
   upstream web {{ server 127.0.0.1:{PORT_WSGI}; keepalive 64; }}
