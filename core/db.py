@@ -9,7 +9,13 @@ of one slot give 1 row and losers with 23P01 or 40P01):
   after the attempts are used up answer 409 (never 500);
 - 55P03 lock not available (NOWAIT / lock_timeout) -> 409;
 - 57P01/57P02/57P03 (backend terminated, crash shutdown, cannot connect now), 08xxx (connection
-  lost) -> 503 with Retry-After: the request did not complete; the next one gets a new connection.
+  lost), 53xxx (out of connections, memory, disk), 57014 (statement timeout), or an OperationalError /
+  InterfaceError with no SQLSTATE (psycopg's "the connection is closed", a failed connect) -> 503 with
+  Retry-After: the request did not complete; the next one gets a new connection;
+- 22xxx data exception (a value out of range for its column, too long for a varchar, not a valid
+  integer/uuid/date, a NUL character) and psycopg's own DataError (a NUL byte, refused before it is
+  sent) -> "invalid": the request's input, not the database, is at fault (422); the connection is fine;
+- anything else (a ProgrammingError, an unexpected refusal) is a bug -> 500.
 
 ``core.api.errors`` maps these for every API operation, through ``classify``.
 """
@@ -23,7 +29,7 @@ import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connections, transaction
 
 from core.errors import Conflict
 
@@ -33,7 +39,9 @@ R = TypeVar("R")
 
 RETRYABLE = frozenset({"40P01", "40001"})
 CONFLICT = frozenset({"23P01", "23505", "40P01", "40001", "55P03"})
-UNAVAILABLE_PREFIXES = ("57P", "08")
+UNAVAILABLE_PREFIXES = ("57P", "08", "53")
+UNAVAILABLE = frozenset({"57014"})
+INVALID_PREFIXES = ("22",)
 
 
 def sqlstate(exc: BaseException | None) -> str | None:
@@ -49,11 +57,17 @@ def sqlstate(exc: BaseException | None) -> str | None:
 
 
 def classify(exc: BaseException) -> str:
-    """ "conflict" (answer 409), "unavailable" (503) or "error" for a database exception."""
+    """ "conflict" (answer 409), "invalid" (422), "unavailable" (503) or "error" (500) for a database
+    exception. Only a lost or refused connection is "unavailable": an error without a SQLSTATE is one
+    only when it is an OperationalError or InterfaceError (psycopg raises those client-side)."""
     code = sqlstate(exc)
     if code in CONFLICT:
         return "conflict"
-    if code is None or code.startswith(UNAVAILABLE_PREFIXES):
+    if code is not None and (code in UNAVAILABLE or code.startswith(UNAVAILABLE_PREFIXES)):
+        return "unavailable"
+    if (code is not None and code.startswith(INVALID_PREFIXES)) or (code is None and isinstance(exc, DataError)):
+        return "invalid"
+    if code is None and isinstance(exc, OperationalError | InterfaceError):
         return "unavailable"
     return "error"
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, IntegrityError, OperationalError
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
@@ -92,9 +92,10 @@ def problem_response(
 def _field_errors(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for err in raw:
-        loc = [p for p in err.get("loc", []) if p not in ("body", "payload", "query", "path", "form", "file")] or list(
-            err.get("loc", [])
-        )
+        # Drop the leading location ("body", "query", ...) only: a field may itself be called "body".
+        loc = list(err.get("loc", []))
+        if len(loc) > 1 and loc[0] in ("body", "payload", "query", "path", "form", "file"):
+            loc = loc[1:]
         # ninja nests the body under the parameter name; drop it so "field" is what the client sent.
         if len(loc) > 1 and isinstance(loc[0], str) and loc[0] in ("data", "payload", "body", "filters", "params"):
             loc = loc[1:]
@@ -109,16 +110,25 @@ def _field_errors(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _database_problem(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
-    """A race lost (deadlock, serialization failure, lock timeout: core.db.classify) answers 409; a
-    database that went away (backend terminated, connection lost) 503 with Retry-After; never 500."""
-    if classify(exc) == "conflict":
+def _database_problem(request: HttpRequest, exc: DatabaseError | InterfaceError) -> HttpResponse:
+    """What a database error means (core.db.classify): a race lost (deadlock, serialization failure,
+    lock timeout) answers 409; a value the database refuses (22xxx data exception: out of range, too
+    long, a NUL character) 422, for it is the input that is wrong; a database that went away (backend
+    terminated, connection lost) 503 with Retry-After; anything else is a bug, 500."""
+    kind = classify(exc)
+    if kind == "conflict":
         logger.info("database conflict answered as 409: %s (%s)", sqlstate(exc), exc)
         return problem_response(request, 409, "A concurrent change won; retry", code="conflict")
-    logger.exception("database unavailable or failed (sqlstate %s)", sqlstate(exc))
-    return problem_response(
-        request, 503, "The database is unavailable; retry shortly", code="service_unavailable", headers={"Retry-After": "5"}
-    )
+    if kind == "invalid":
+        logger.warning("database refused a value, answered as 422 (sqlstate %s): %s", sqlstate(exc), exc)
+        return problem_response(request, 422, "A value in the request is out of range or cannot be stored", code="invalid_value")
+    if kind == "unavailable":
+        logger.exception("database unavailable (sqlstate %s)", sqlstate(exc))
+        return problem_response(
+            request, 503, "The database is unavailable; retry shortly", code="service_unavailable", headers={"Retry-After": "5"}
+        )
+    logger.exception("database error (sqlstate %s)", sqlstate(exc))
+    return problem_response(request, 500, "An unexpected error occurred; it has been logged", code="internal_error")
 
 
 def install_error_handlers(api: NinjaAPI) -> None:
@@ -224,6 +234,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(DatabaseError)
     def on_database(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+        return _database_problem(request, exc)
+
+    @api.exception_handler(InterfaceError)
+    def on_interface(request: HttpRequest, exc: InterfaceError) -> HttpResponse:
+        # Not a DatabaseError: the driver's own refusal to use a connection (already closed).
         return _database_problem(request, exc)
 
     @api.exception_handler(Exception)

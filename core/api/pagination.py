@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 from django.db.models import Model, Q, QuerySet
 from ninja import Field, Schema
 
+from core.api.schemas import QuerySchema
 from core.errors import BadRequest
 
 T = TypeVar("T")
@@ -19,7 +20,7 @@ M = TypeVar("M", bound=Model)
 MAX_PAGE_SIZE = 100
 
 
-class PageQuery(Schema):
+class PageQuery(QuerySchema):
     page: int = Field(1, ge=1, le=10_000)
     page_size: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
 
@@ -32,7 +33,7 @@ class Page(Schema, Generic[T]):
     pages: int
 
 
-class CursorQuery(Schema):
+class CursorQuery(QuerySchema):
     cursor: str | None = Field(None, max_length=200, description="Opaque cursor from next_cursor")
     limit: int = Field(20, ge=1, le=MAX_PAGE_SIZE)
 

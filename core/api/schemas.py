@@ -6,6 +6,11 @@ schema does not know is refused (422), so a client is never misled into thinking
 "yes", "on" or 1 into True). A time of day is a local wall-clock time: an offset ("09:00Z") is refused.
 ``refuse_null`` names fields that may be omitted but not sent as null (``"__all__"`` for every field):
 a PATCH leaves an omitted field unchanged, and null is no value for a column that cannot be empty.
+
+No text may contain the NUL character (U+0000): PostgreSQL cannot store or compare it (psycopg
+refuses it before sending), so ``WriteSchema`` and ``QuerySchema`` (the base of query-parameter
+schemas) refuse it in any string, list or object value with a 422 naming the field. Integers that
+reach a column are bounded by its range (``INT32_MAX`` for an IntegerField) in the schema.
 """
 
 from __future__ import annotations
@@ -18,6 +23,25 @@ from ninja import Schema
 from pydantic import ConfigDict, GetJsonSchemaHandler, ValidationInfo, field_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
+
+INT32_MAX = 2**31 - 1  # PostgreSQL integer (Django IntegerField, PositiveIntegerField)
+NUL = "\x00"
+
+
+def refuse_nul(value: Any) -> Any:
+    """``value`` unchanged, or a 422 field error if any string in it (keys too) contains NUL."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                raise PydanticCustomError("nul_character", "Text cannot contain the NUL character (U+0000)")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+    return value
 
 
 def _is_bool_annotation(annotation: Any) -> bool:
@@ -46,7 +70,7 @@ class WriteSchema(Schema):
             raise PydanticCustomError("not_null", "May be omitted, but not null")
         if field is not None and _is_bool_annotation(field.annotation) and value is not None and not isinstance(value, bool):
             raise PydanticCustomError("bool_type", "Input should be a JSON boolean (true or false)")
-        return value
+        return refuse_nul(value)
 
     @field_validator("*", mode="after")
     @classmethod
@@ -68,3 +92,12 @@ class WriteSchema(Schema):
                 else:
                     prop["anyOf"] = options
         return json_schema
+
+
+class QuerySchema(Schema):
+    """Base of query-parameter schemas (``Query[...]``): no value may contain NUL (see above)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)

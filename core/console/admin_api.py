@@ -15,7 +15,7 @@ from ninja import Field, Query, Router, Schema
 
 from core.api.errors import error_responses
 from core.api.pagination import CursorPage, CursorQuery, Page, PageQuery, keyset_paginate, paginate
-from core.api.schemas import WriteSchema
+from core.api.schemas import QuerySchema, WriteSchema
 from core.audit import audit
 from core.console import services
 from core.identity import services as identity
@@ -39,7 +39,7 @@ class AdminUserOut(Schema):
     last_login: dt.datetime | None
 
 
-class UserFilters(Schema):
+class UserFilters(QuerySchema):
     role: Role | None = None
     active: bool | None = None
     deleted: bool | None = None
@@ -248,7 +248,7 @@ class AuditOut(Schema):
     created_at: dt.datetime
 
 
-class AuditFilters(Schema):
+class AuditFilters(QuerySchema):
     actor: uuid.UUID | None = None
     action: str | None = Field(None, max_length=64)
     target_type: str | None = Field(None, max_length=64)

@@ -12,7 +12,7 @@ from ninja import Field, Query, Schema, Status
 
 from core.api.auth import JWTBearer, token_user
 from core.api.errors import error_responses
-from core.api.schemas import WriteSchema
+from core.api.schemas import QuerySchema, WriteSchema
 from core.console import services
 from core.errors import Conflict, PermissionDenied
 from core.identity.api import router
@@ -68,9 +68,13 @@ def list_exports(request: HttpRequest) -> list[DataExport]:
     return list(DataExport.objects.filter(user=current_user(request))[:50])
 
 
+class DownloadQuery(QuerySchema):
+    token: str = Field(..., max_length=300)
+
+
 @router.get("/exports/download", auth=None, response={200: None, **error_responses(404)})
-def download_export(request: HttpRequest, token: str = Query(..., max_length=300)) -> FileResponse:
-    export = services.export_from_token(token)
+def download_export(request: HttpRequest, params: Query[DownloadQuery]) -> FileResponse:
+    export = services.export_from_token(params.token)
     response = FileResponse(
         default_storage.open(export.file, "rb"), as_attachment=True, filename="my-data.zip", content_type="application/zip"
     )

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import field_validator, model_validator
 
-from core.api.schemas import WriteSchema
+from core.api.schemas import INT32_MAX, QuerySchema, WriteSchema
 from core.identity.validators import CURRENCIES
 
 
@@ -59,13 +59,13 @@ class CourseOut(Schema):
     created_at: dt.datetime
 
 
-class CourseQuery(Schema):
+class CourseQuery(QuerySchema):
     subject: str | None = Field(None, max_length=80)
     tutor_id: uuid.UUID | None = None
     q: str | None = Field(None, max_length=100, description="Text in the title or description")
     free: bool | None = None
-    min_price: int | None = Field(None, ge=0)
-    max_price: int | None = Field(None, ge=0)
+    min_price: int | None = Field(None, ge=0, le=INT32_MAX)
+    max_price: int | None = Field(None, ge=0, le=INT32_MAX)
     currency: str | None = Field(None, min_length=3, max_length=3)
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import HttpUrl, field_validator
 
-from core.api.schemas import WriteSchema
+from core.api.schemas import INT32_MAX, QuerySchema, WriteSchema
 from core.identity.validators import CURRENCIES
 
 
@@ -161,11 +161,11 @@ class TutorSearchRow(Schema):
     rank: float | None = None
 
 
-class SearchQuery(Schema):
+class SearchQuery(QuerySchema):
     q: str | None = Field(None, max_length=200, description="Free text over name, headline and bio")
     subject: str | None = Field(None, max_length=100, description="Subject id or exact name")
-    min_price: int | None = Field(None, ge=0, description="Minimum hourly rate, minor units")
-    max_price: int | None = Field(None, ge=0, description="Maximum hourly rate, minor units")
+    min_price: int | None = Field(None, ge=0, le=INT32_MAX, description="Minimum hourly rate, minor units")
+    max_price: int | None = Field(None, ge=0, le=INT32_MAX, description="Maximum hourly rate, minor units")
     min_experience: int | None = Field(None, ge=0, le=80)
     languages: str | None = Field(None, max_length=100, description="Comma-separated language codes (any of)")
     min_rating: float | None = Field(None, ge=0, le=5)
@@ -244,10 +244,10 @@ class AvailabilityOut(Schema):
     exceptions: list[ExceptionOut]
 
 
-class SlotsQuery(Schema):
+class SlotsQuery(QuerySchema):
     start: dt.date = Field(..., description="First day, in the zone tz")
     end: dt.date = Field(..., description="Last day (inclusive), in the zone tz")
-    duration: int = Field(60, description="Session length in minutes")
+    duration: int = Field(60, ge=1, le=24 * 60, description="Session length in minutes")
     tz: str = Field("UTC", max_length=64, description="IANA zone the days are in and local times are given in")
 
     @field_validator("tz")
@@ -336,7 +336,7 @@ class BookingDetailOut(BookingOut):
     history: list[BookingEventOut]
 
 
-class BookingListQuery(Schema):
+class BookingListQuery(QuerySchema):
     role: Literal["student", "tutor"] | None = Field(None, description="Defaults to the caller's role")
     when: Literal["upcoming", "past", "all"] = "all"
     status: str | None = Field(None, max_length=100, description="Comma-separated statuses")

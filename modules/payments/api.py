@@ -8,10 +8,11 @@ import uuid
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, StreamingHttpResponse
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from core.api.errors import error_responses, problem_response
 from core.api.pagination import Page, PageQuery, paginate
+from core.api.schemas import QuerySchema
 from core.audit import audit
 from core.errors import NotFound
 from core.models import Role
@@ -98,7 +99,7 @@ def my_wallet(request: HttpRequest):  # type: ignore[no-untyped-def]
     }
 
 
-class EntryQuery(Schema):
+class EntryQuery(QuerySchema):
     currency: str | None = Field(None, min_length=3, max_length=3)
 
 
@@ -163,7 +164,7 @@ def reject_withdrawal(request: HttpRequest, withdrawal_id: uuid.UUID, data: Reje
     return withdrawal
 
 
-class AdminPaymentQuery(Schema):
+class AdminPaymentQuery(QuerySchema):
     status: str | None = Field(None, max_length=24)
     kind: str | None = Field(None, max_length=16)
     payer_id: uuid.UUID | None = None
@@ -198,7 +199,7 @@ def admin_refund(request: HttpRequest, payment_id: uuid.UUID, data: RefundIn):  
     return Status(201, refund)
 
 
-class RevenueQuery(Schema):
+class RevenueQuery(QuerySchema):
     year: int = Field(..., ge=2000, le=2100)
 
 

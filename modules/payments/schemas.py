@@ -7,7 +7,7 @@ from typing import Literal
 from ninja import Field, Schema
 from pydantic import field_validator
 
-from core.api.schemas import WriteSchema
+from core.api.schemas import QuerySchema, WriteSchema
 from core.identity.validators import CURRENCIES
 
 
@@ -48,7 +48,7 @@ class PaymentOut(Schema):
         return int(annotated) if annotated is not None else int(obj.refunded_minor)  # type: ignore[attr-defined]
 
 
-class PaymentListQuery(Schema):
+class PaymentListQuery(QuerySchema):
     status: str | None = Field(None, max_length=24)
     kind: Literal["booking", "package", "course"] | None = None
     role: Literal["payer", "payee"] = "payer"
@@ -101,7 +101,7 @@ class WithdrawalOut(Schema):
     decided_at: dt.datetime | None
 
 
-class WithdrawalListQuery(Schema):
+class WithdrawalListQuery(QuerySchema):
     status: Literal["pending", "paid", "rejected"] | None = None
 
 

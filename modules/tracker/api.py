@@ -43,9 +43,11 @@ from modules.tracker.schemas import (
     ConflictCheckIn,
     ConflictCheckOut,
     CourseDetailOut,
+    CourseFilters,
     CourseIn,
     CourseOut,
     CoursePatch,
+    CurrentTimetableQuery,
     DashboardOut,
     GpaOut,
     GradingScaleIn,
@@ -75,6 +77,7 @@ from modules.tracker.schemas import (
     SessionStartIn,
     SessionStopIn,
     StandingOut,
+    StandingQuery,
     StreakOut,
     TimetableIn,
     TimetableOut,
@@ -165,12 +168,12 @@ def set_grading_scale(request: HttpRequest, payload: GradingScaleIn) -> Any:
 
 
 @router.get("/courses", response={200: Page[CourseOut], **E(401, 422)})
-def list_courses(request: HttpRequest, paging: Query[PageQuery], semester: str | None = None, active: bool | None = None) -> Any:
+def list_courses(request: HttpRequest, filters: Query[CourseFilters], paging: Query[PageQuery]) -> Any:
     qs = selectors.courses_with_stats(current_user(request)).order_by("-is_active", "semester", "code", "id")
-    if semester:
-        qs = qs.filter(semester=semester)
-    if active is not None:
-        qs = qs.filter(is_active=active)
+    if filters.semester:
+        qs = qs.filter(semester=filters.semester)
+    if filters.active is not None:
+        qs = qs.filter(is_active=filters.active)
     rows, meta = paginate(qs, paging)
     return {"items": rows, **meta}
 
@@ -208,11 +211,11 @@ def delete_course(request: HttpRequest, course_id: uuid.UUID) -> Any:
 
 
 @router.get("/courses/{course_id}/standing", response={200: StandingOut, **E(401, 404, 422)})
-def course_standing(request: HttpRequest, course_id: uuid.UUID, target: str | None = None) -> Any:
+def course_standing(request: HttpRequest, course_id: uuid.UUID, params: Query[StandingQuery]) -> Any:
     """The course's weighted average and, with ``target`` (a letter or a percentage), the average
     needed on the remaining weight."""
     user = current_user(request)
-    return services.course_standing(user, services.get_course(user, course_id), (target or "")[:10] or None)
+    return services.course_standing(user, services.get_course(user, course_id), (params.target or "")[:10] or None)
 
 
 # --- results -----------------------------------------------------------------------------------------
@@ -391,9 +394,9 @@ def save_timetable(request: HttpRequest, payload: TimetableIn) -> Any:
 
 
 @router.get("/timetable/current", response={200: TimetableOut, **E(401, 404)})
-def current_timetable(request: HttpRequest, semester: str | None = None) -> Any:
+def current_timetable(request: HttpRequest, params: Query[CurrentTimetableQuery]) -> Any:
     user = current_user(request)
-    tt = services.current_timetable(user, semester)
+    tt = services.current_timetable(user, params.semester)
     if tt is None:
         raise NotFound("You have no timetable yet", code="no_timetable")
     return _timetables(user).get(id=tt.id)

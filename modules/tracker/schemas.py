@@ -10,7 +10,7 @@ from typing import Literal
 from django.utils import timezone
 from ninja import Field, Schema
 
-from core.api.schemas import WriteSchema
+from core.api.schemas import QuerySchema, WriteSchema
 
 DAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
@@ -222,7 +222,20 @@ class ResultOut(Schema):
     created_at: dt.datetime
 
 
-class ResultFilters(Schema):
+class CourseFilters(QuerySchema):
+    semester: str | None = Field(None, max_length=100)
+    active: bool | None = None
+
+
+class StandingQuery(QuerySchema):
+    target: str | None = None  # a letter or a percentage, parsed (422 otherwise); only 10 characters are read
+
+
+class CurrentTimetableQuery(QuerySchema):
+    semester: str | None = None
+
+
+class ResultFilters(QuerySchema):
     course_id: uuid.UUID | None = None
     semester: str | None = Field(None, max_length=100)
     from_date: dt.date | None = None
@@ -349,7 +362,7 @@ class ConflictCheckOut(Schema):
     conflicts: list[ConflictOut]
 
 
-class PlanFilters(Schema):
+class PlanFilters(QuerySchema):
     date: dt.date | None = None
     from_date: dt.date | None = None
     to_date: dt.date | None = None
@@ -498,7 +511,7 @@ class AssignmentOut(Schema):
         return (obj.due_at - timezone.now()).days  # type: ignore[attr-defined]
 
 
-class AssignmentFilters(Schema):
+class AssignmentFilters(QuerySchema):
     status: AssignmentStatusKind | None = None
     course_id: uuid.UUID | None = None
     upcoming: bool | None = None
@@ -543,7 +556,7 @@ class StudySessionOut(Schema):
 SessionOut = StudySessionOut  # the name modules' api.py uses; the schema name is unique API-wide
 
 
-class SessionFilters(Schema):
+class SessionFilters(QuerySchema):
     course_id: uuid.UUID | None = None
     from_date: dt.date | None = None
     to_date: dt.date | None = None

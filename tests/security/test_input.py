@@ -6,12 +6,14 @@ The schema walks cover every operation, so a new write schema or list is held to
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django import db
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -53,7 +55,6 @@ UNBOUNDED_STRINGS_ALLOWED: dict[str, str] = {
     "PATCH /api/v1/tracker/results/{result_id} (application/json).max_score": _DECIMAL,
     "PATCH /api/v1/tracker/results/{result_id} (application/json).weight": _DECIMAL,
     "POST /api/v1/messaging/messages/with-attachment (multipart/form-data).body": "checked by the service (MAX_BODY), 422",
-    "GET /api/v1/tracker/courses (query semester)": _QUERY,
     "GET /api/v1/tracker/courses/{course_id}/standing (query target)": "a letter or a percentage, parsed; 422 otherwise",
     "GET /api/v1/tracker/timetable/current (query semester)": _QUERY,
 }
@@ -278,3 +279,168 @@ def test_an_oversized_upload_is_a_413_problem(student: User) -> None:
     res = client.post("/me/avatar", files={"file": upload})
     assert res.status_code in (413, 415), res.content
     assert res["Content-Type"] == "application/problem+json"
+
+
+# --- values PostgreSQL cannot take --------------------------------------------------------------------
+# Before these were refused, a NUL character reached psycopg (a DataError with no SQLSTATE), which the
+# database-error handler took for a lost connection: 503 on PostgreSQL, stored as is on SQLite.
+
+NUL_TEXT = "a\x00b"
+# Integers with no bound in the schema, and what bounds them instead.
+UNBOUNDED_INTEGERS_ALLOWED: dict[str, str] = {
+    "POST /api/v1/courses/{course_id}/lessons body.questions[].correct[]": "an index into options, checked by QuestionIn",
+    "PATCH /api/v1/courses/{course_id}/lessons/{lesson_id} body.questions[].correct[]": "an index into options, checked by QuestionIn",
+    "GET /api/v1/tracker/dashboard/upcoming-classes query days": "capped in the view",
+    "GET /api/v1/tracker/dashboard/upcoming-classes query limit": "capped in the view",
+    "GET /api/v1/tracker/dashboard/activities query limit": "capped in the view",
+}
+
+
+def integer_properties(node: dict[str, Any], where: str, seen: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        if name in seen:
+            return
+        seen = seen | {name}
+        node = COMPONENTS[name]
+    for key in ("anyOf", "oneOf", "allOf"):
+        for option in node.get(key, []):
+            yield from integer_properties(option, where, seen)
+    if node.get("type") == "integer":
+        yield where, node
+    if node.get("type") == "array" and "items" in node:
+        yield from integer_properties(node["items"], where + "[]", seen)
+    for name, prop in node.get("properties", {}).items():
+        yield from integer_properties(prop, f"{where}.{name}", seen)
+
+
+def string_query_parameters() -> list[tuple[str, str]]:
+    found = []
+    for path, item in SCHEMA["paths"].items():
+        for param in item.get("get", {}).get("parameters", []):
+            prop = resolve(param.get("schema", {}))
+            types = {prop.get("type")} | {o.get("type") for o in prop.get("anyOf", [])}
+            if param["in"] == "query" and "string" in types:
+                found.append((path, param["name"]))
+    return found
+
+
+def test_a_nul_character_in_any_json_body_field_is_refused_with_a_422(admin_user: User) -> None:
+    client = ApiClient(admin_user)
+    checked, wrong = 0, []
+    for method, path, schema in json_bodies():
+        for name, prop in schema.get("properties", {}).items():
+            if "string" not in {prop.get("type")} | {o.get("type") for o in resolve(prop).get("anyOf", [prop])}:
+                continue
+            res = send(client, method, path, {name: NUL_TEXT})
+            errors = res.json().get("errors") or [] if res.status_code == 422 else []
+            checked += 1
+            # nul_character, or a field's own format check (a time, an enum) that ran first
+            if not any(e["field"] == name for e in errors):
+                wrong.append((method, path, name, res.status_code))
+    assert checked >= 100 and not wrong, wrong
+
+
+def test_a_nul_character_in_any_query_parameter_is_refused_with_a_422(admin_user: User) -> None:
+    client = ApiClient(admin_user)
+    params = string_query_parameters()
+    wrong = []
+    for path, name in params:
+        cache.clear()
+        res = client.get(url(path), {name: NUL_TEXT})
+        if res.status_code != 422 or res["Content-Type"] != "application/problem+json":
+            wrong.append((path, name, res.status_code))
+    assert len(params) >= 20 and not wrong, wrong
+
+
+def test_a_nul_character_changes_nothing_and_the_next_request_works(student: User) -> None:
+    client = ApiClient(student)
+    before = snapshot(student)
+    res = client.patch("/me", {"first_name": NUL_TEXT, "last_name": "Fine"})
+    assert res.status_code == 422, res.content
+    assert [e["field"] for e in res.json()["errors"]] == ["first_name"]
+    assert snapshot(student) == before
+    assert client.get("/tracker/courses", {"semester": NUL_TEXT}).status_code == 422
+    assert client.patch("/me", {"first_name": "Ana"}).status_code == 200
+    assert client.get("/me").json()["first_name"] == "Ana"
+
+
+def test_every_integer_of_a_request_is_bounded() -> None:
+    unbounded = []
+    for method, path, _media, schema in body_schemas():
+        for where, prop in integer_properties(schema, f"{method} {path} body", set()):
+            if "enum" in prop or "const" in prop:
+                continue
+            if ("maximum" not in prop and "exclusiveMaximum" not in prop) and where not in UNBOUNDED_INTEGERS_ALLOWED:
+                unbounded.append(where)
+    for path, item in SCHEMA["paths"].items():
+        for method, op in item.items():
+            for param in op.get("parameters", []):
+                if param["in"] == "path":
+                    continue
+                for where, prop in integer_properties(
+                    param.get("schema", {}), f"{method.upper()} {path} {param['in']} {param['name']}", set()
+                ):
+                    if "maximum" not in prop and "enum" not in prop and where not in UNBOUNDED_INTEGERS_ALLOWED:
+                        unbounded.append(where)
+    assert not unbounded, "integers without maximum:\n" + "\n".join(unbounded)
+
+
+def test_an_integer_beyond_the_column_range_is_a_422(student: User) -> None:
+    client = ApiClient(student)
+    for path in ("/marketplace/tutors", "/courses"):
+        res = client.get(path, {"min_price": 2**31})
+        assert res.status_code == 422 and res.json()["errors"][0]["field"] == "min_price", (path, res.content)
+
+
+class FakeDriverError(Exception):
+    """Stands for psycopg's error under Django's wrapper: it carries the SQLSTATE (or None)."""
+
+    def __init__(self, code: str | None) -> None:
+        super().__init__(f"driver error {code}")
+        self.sqlstate = code
+
+
+def wrapped(cls: type[Exception], code: str | None) -> Exception:
+    try:
+        try:
+            raise FakeDriverError(code)
+        except FakeDriverError as driver_error:
+            raise cls("database said no") from driver_error
+    except cls as exc:
+        return exc
+
+
+@pytest.mark.parametrize(
+    ("cls", "code", "status", "problem"),
+    [
+        # 22xxx data exceptions: the input is wrong, not the database.
+        ("DataError", "22003", 422, "invalid_value"),  # integer out of range
+        ("DataError", "22001", 422, "invalid_value"),  # value too long for type character varying
+        ("DataError", "22P02", 422, "invalid_value"),  # invalid input syntax (uuid, integer)
+        ("DataError", "22008", 422, "invalid_value"),  # datetime field overflow
+        ("DataError", "22021", 422, "invalid_value"),  # character not in repertoire (NUL)
+        ("DataError", None, 422, "invalid_value"),  # psycopg: text fields cannot contain NUL bytes
+        # A lost connection, or a database that cannot serve now.
+        ("OperationalError", None, 503, "service_unavailable"),  # psycopg: the connection is closed
+        ("InterfaceError", None, 503, "service_unavailable"),
+        ("OperationalError", "08006", 503, "service_unavailable"),
+        ("OperationalError", "57P01", 503, "service_unavailable"),  # admin shutdown (backend terminated)
+        ("OperationalError", "53300", 503, "service_unavailable"),  # too many connections
+        ("OperationalError", "57014", 503, "service_unavailable"),  # statement timeout
+        # A race lost.
+        ("OperationalError", "40001", 409, "conflict"),
+        ("OperationalError", "55P03", 409, "conflict"),
+        # Anything else is a bug: logged, 500, never a 503 that blames the database.
+        ("ProgrammingError", "42P01", 500, "internal_error"),
+        ("DatabaseError", None, 500, "internal_error"),
+    ],
+)
+def test_database_errors_are_answered_by_what_they_mean(cls: str, code: str | None, status: int, problem: str, rf: Any) -> None:
+    exc = wrapped(getattr(db, cls), code)
+    res = api.on_exception(rf.get("/api/v1/me"), exc)
+    assert res.status_code == status, res.content
+    assert res["Content-Type"] == "application/problem+json"
+    body = json.loads(res.content)
+    assert body["code"] == problem
+    assert ("Retry-After" in res) == (status == 503)
