@@ -33,7 +33,7 @@ function init(args)
   idx = math.floor((#lines / nthreads) * (t - 1))
   step = once and nthreads or 1
   if once then
-    idx = offset + t - 1
+    idx = offset + t - step  -- request() adds step first: thread t starts at line offset + t
     last = (limit > 0) and math.min(#lines, offset + limit) or #lines
   end
 end

@@ -284,8 +284,11 @@ def run_scenarios(files: dict[str, Path], conns: list[int], seconds: int, warmup
             lines, done, passes = len(file.read_text().splitlines()), 0, []
             while done < lines and len(passes) < 12:  # 10 s chunks until every line was sent once
                 chunk = wrk(file, max(conns), 10, once=True, offset=done, limit=lines - done)
-                done += int(chunk["requests"] - chunk["filler"])
                 passes.append(chunk)
+                if chunk["filler"]:  # the slice ran out: every line was sent
+                    done = lines
+                    break
+                done += int(chunk["requests"])
             entry["cold_pass"] = {**passes[0], "lines": lines, "sent": done, "chunks": len(passes)}
         elif not once:
             wrk(file, max(conns), warmup)

@@ -25,7 +25,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run
 
-SOAK_SCENARIOS = ("floor", "tutor_search", "tutor_profile", "message_send", "notifications", "coach_message_offline")
+SOAK_SCENARIOS = (
+    "floor",
+    "tutor_search",
+    "tutor_profile",
+    "my_bookings",
+    "thread_list",
+    "message_send",
+    "notification_list",
+    "coach_message_offline",
+)
 
 
 def mixed_file(reqdir: Path, out: Path) -> Path:
