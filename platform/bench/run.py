@@ -347,7 +347,7 @@ def main() -> None:
     ap.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
     ap.add_argument("--skip-ws", action="store_true")
     ap.add_argument("--seed-only", action="store_true", help="build the data and stop")
-    ap.add_argument("--server", default="gthread:2x4", help="gthread:WxT, sync:W, uvicorn:W or daphne")
+    ap.add_argument("--server", default="gthread:4x4", help="gthread:WxT, sync:W, uvicorn:W or daphne")
     ap.add_argument("--server-cpus", default=CPUS["server"])
     ap.add_argument("--client-cpus", default=CPUS["client"])
     args = ap.parse_args()
