@@ -56,10 +56,21 @@ def _forget_cached_user(sender: Any, instance: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: forget_cached_user(instance.pk))
 
 
+def _close_session_sockets(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A login session ended (logout, revocation, password change): its sockets close too."""
+    from core.realtime.push import close_session_sockets
+
+    key = instance.session_key
+    transaction.on_commit(lambda: close_session_sockets(key))
+
+
 def connect() -> None:
     from django.db.models.signals import post_delete, post_save
 
     post_save.connect(_forget_cached_user, sender=User, dispatch_uid="core.auth.user_cache.save")
+    from django.contrib.sessions.models import Session
+
+    post_delete.connect(_close_session_sockets, sender=Session, dispatch_uid="core.realtime.session_ended")
     post_delete.connect(_forget_cached_user, sender=User, dispatch_uid="core.auth.user_cache.delete")
     user_logged_in.connect(_on_login, dispatch_uid="core.audit.login")
     user_logged_out.connect(_on_logout, dispatch_uid="core.audit.logout")

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from core.realtime.push import user_group
+from core.realtime.push import session_group, user_group
 
 logger = logging.getLogger(__name__)
 CLOSE_UNAUTHORISED = 4401
@@ -30,9 +30,17 @@ def _user_for(token: str) -> Any:
     return user_from_access_token(token)
 
 
+def _session_key_of(token: str) -> str | None:
+    from allauth.headless.tokens.strategies.jwt.internal import decode_token, session_key_from_sid
+
+    payload = decode_token(token, "access")
+    return session_key_from_sid(payload["sid"]) if payload else None
+
+
 class UserSocketConsumer(AsyncWebsocketConsumer):
     user_id: Any = None
     group: str | None = None
+    session_group: str | None = None
     _auth_timer: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
@@ -57,6 +65,10 @@ class UserSocketConsumer(AsyncWebsocketConsumer):
         self.user_id = user.pk
         self.group = user_group(user.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        session_key = _session_key_of(token)
+        if session_key:  # so that logging out on this device closes this socket too
+            self.session_group = session_group(session_key)
+            await self.channel_layer.group_add(self.session_group, self.channel_name)
         if self._auth_timer:
             self._auth_timer.cancel()
         await self.send(text_data=json.dumps({"type": "ready", "data": {"user_id": str(user.pk)}}))
@@ -81,6 +93,8 @@ class UserSocketConsumer(AsyncWebsocketConsumer):
         if self.group:
             try:
                 await self.channel_layer.group_discard(self.group, self.channel_name)
+                if self.session_group:
+                    await self.channel_layer.group_discard(self.session_group, self.channel_name)
             except Exception:  # noqa: BLE001 - the layer may be down; the group expires anyway
                 logger.warning("group_discard failed for %s", self.group)
 

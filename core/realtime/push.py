@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import threading
@@ -36,6 +37,16 @@ stats = PushStats()
 
 def user_group(user_id: uuid.UUID | str) -> str:
     return f"user.{uuid.UUID(str(user_id)).hex}"
+
+
+def session_group(session_key: str) -> str:
+    """The sockets opened with tokens of one login session (closed when the session ends)."""
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+def close_session_sockets(session_key: str) -> bool:
+    """Close the sockets of one session (logout on that device, a revoked session) with 4401."""
+    return _send(session_group(session_key), {"type": "push.close"})
 
 
 class _LayerLoop:

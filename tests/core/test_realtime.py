@@ -98,3 +98,20 @@ async def test_deactivation_closes_sockets(make_user, admin_user):
     await receive(sock)
     await sync_to_async(set_active)(actor=admin_user, user=user, active=False)
     assert await sock.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_logging_out_closes_that_sessions_sockets_only(make_user):
+    """Logout on one device closes the sockets opened with its tokens; another device stays open."""
+    from core.testing import ApiClient
+
+    user = await sync_to_async(make_user)("student")
+    leaving, staying = await sync_to_async(issue_access_token)(user), await sync_to_async(issue_access_token)(user)
+    gone, kept = await connect(leaving), await connect(staying)
+    await receive(gone)
+    await receive(kept)
+    res = await sync_to_async(ApiClient(token=leaving).delete)("/_allauth/app/v1/auth/session")
+    assert res.status_code in (200, 401), res.content  # allauth answers 401 "not authenticated" after logout
+    assert await gone.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+    await sync_to_async(push_to_user)(user.pk, "still_here", {})
+    assert (await receive(kept))["type"] == "still_here"
+    await kept.disconnect()
