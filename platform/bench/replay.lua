@@ -11,6 +11,13 @@ local last = 0
 local counter = 0
 local threads = {}
 filler = 0
+s5xx = 0
+-- BENCH_COUNT_5XX=1 (the soak): count server errors apart from other non-2xx answers (429, 409).
+if os.getenv("BENCH_COUNT_5XX") == "1" then
+  function response(status, headers, body)
+    if status >= 500 then s5xx = s5xx + 1 end
+  end
+end
 
 local function split(s)
   local out = {}
@@ -58,9 +65,13 @@ end
 function done(summary, latency, requests)
   local e = summary.errors
   local fill = 0
-  for _, thread in ipairs(threads) do fill = fill + (tonumber(thread:get("filler")) or 0) end
+  local errors5xx = 0
+  for _, thread in ipairs(threads) do
+    fill = fill + (tonumber(thread:get("filler")) or 0)
+    errors5xx = errors5xx + (tonumber(thread:get("s5xx")) or 0)
+  end
   io.write(string.format(
-    'BENCH_JSON {"requests":%d,"filler":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%d,"p95":%d,"p99":%d,"mean":%.1f,"max":%d}\n',
-    summary.requests, fill, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    'BENCH_JSON {"requests":%d,"filler":%d,"s5xx":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%d,"p95":%d,"p99":%d,"mean":%.1f,"max":%d}\n',
+    summary.requests, fill, errors5xx, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.mean, latency.max))
 end
