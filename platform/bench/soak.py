@@ -81,6 +81,7 @@ except Exception as exc:  # notifications switched off
     out["emails_error"] = repr(exc)
 print("FIGURES", json.dumps(out))
 """
+    env = {**env, "DJANGO_SETTINGS_MODULE": "settings.base"}
     proc = subprocess.run([run.PY, "-c", code], cwd=run.ROOT, env=env, capture_output=True, text=True, timeout=120)
     if proc.returncode:
         return {"error": proc.stderr[-1500:]}
