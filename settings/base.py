@@ -171,9 +171,12 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
-                # One group per user keeps group_send to one Redis call per socket of that user;
-                # a larger capacity and a short expiry make drops rare, and we count the ones left.
-                "capacity": env_int("CHANNEL_CAPACITY", 1000),
+                # One group per user keeps group_send to one Redis call per socket of that user.
+                # Every socket of one daphne process shares ONE Redis key (the process's channel
+                # prefix), so capacity bounds that process's whole backlog, not one socket's: at
+                # 1,000, a fan-out to 1,000 sockets lost 3 messages silently. Drops left are counted
+                # (core.realtime.push) and the short expiry keeps a stalled process from piling up.
+                "capacity": env_int("CHANNEL_CAPACITY", 100_000),
                 "expiry": 30,
                 "group_expiry": 86400,
                 "prefix": env_str("CACHE_KEY_PREFIX", "tutoring") + ":asgi",

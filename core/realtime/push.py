@@ -35,6 +35,27 @@ class PushStats:
 stats = PushStats()
 
 
+class _OverCapacityFilter(logging.Filter):
+    """channels-redis drops a group message for a full channel and only logs it at INFO ("N of M
+    channels over capacity in group G"). Count those as dropped pushes and raise them to WARNING;
+    keep its other INFO lines out of the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "over capacity" in str(record.msg):
+            try:
+                stats.add(dropped=int(record.args[0]))  # type: ignore[index]
+            except (TypeError, ValueError, IndexError):
+                stats.add(dropped=1)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            return True
+        return record.levelno >= logging.WARNING
+
+
+_channels_redis_log = logging.getLogger("channels_redis.core")
+_channels_redis_log.setLevel(logging.INFO)
+_channels_redis_log.addFilter(_OverCapacityFilter())
+
+
 def user_group(user_id: uuid.UUID | str) -> str:
     return f"user.{uuid.UUID(str(user_id)).hex}"
 

@@ -115,3 +115,22 @@ async def test_logging_out_closes_that_sessions_sockets_only(make_user):
     await sync_to_async(push_to_user)(user.pk, "still_here", {})
     assert (await receive(kept))["type"] == "still_here"
     await kept.disconnect()
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("REDIS_URL"), reason="needs Redis (set REDIS_URL)")
+async def test_a_group_message_channels_redis_drops_for_capacity_is_counted():
+    """channels-redis drops group messages to a full channel with only an INFO line; we count them."""
+    import os
+
+    from channels_redis.core import RedisChannelLayer
+
+    from core.realtime import push
+
+    layer = RedisChannelLayer(hosts=[os.environ["REDIS_URL"]], capacity=1, prefix="test-capacity")
+    channel = await layer.new_channel()
+    await layer.group_add("g", channel)
+    before = push.stats.dropped
+    await layer.group_send("g", {"type": "x"})  # fills the process's one-message queue
+    await layer.group_send("g", {"type": "x"})  # over capacity: dropped by channels-redis
+    assert push.stats.dropped == before + 1
+    await layer.flush()
