@@ -59,9 +59,15 @@ async def main(url: str) -> None:
     layer = get_channel_layer()
     latencies: list[float] = []
 
+    others: list[str] = []
+
     async def receive(ws: websockets.WebSocketClientProtocol) -> None:
-        msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
-        latencies.append((time.time() - msg["data"]["sent"]) * 1000)
+        while True:  # skip anything else the user is sent meanwhile, and report it
+            msg = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
+            if msg.get("type") == "bench":
+                latencies.append((time.time() - msg["data"]["sent"]) * 1000)
+                return
+            others.append(str(msg.get("type")))
 
     waiters = [asyncio.create_task(receive(ws)) for ws in socks]
     for u in users:
@@ -75,6 +81,8 @@ async def main(url: str) -> None:
         "p50_ms": round(latencies[len(latencies) // 2], 1) if latencies else None,
         "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 1) if latencies else None,
         "push_drops_counted": stats.dropped,
+        "other_messages": sorted(set(others)),
+        "failed_waits": sorted({repr(t.exception())[:80] for t in done if t.exception()}),
     }
     for ws in socks:
         await ws.close()

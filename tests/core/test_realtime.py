@@ -134,3 +134,16 @@ async def test_a_group_message_channels_redis_drops_for_capacity_is_counted():
     await layer.group_send("g", {"type": "x"})  # over capacity: dropped by channels-redis
     assert push.stats.dropped == before + 1
     await layer.flush()
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("REDIS_URL"), reason="needs Redis (set REDIS_URL)")
+async def test_an_idle_socket_outlives_the_layers_blocking_reads(make_user):
+    """channels-redis blocks 5 s per read; with redis-py 8's default 5 s socket timeout the read timed
+    out as the reply came and the consumer died (close 1011). An idle socket must still get pushes."""
+    user = await sync_to_async(make_user)("student")
+    sock = await connect(await sync_to_async(issue_access_token)(user))
+    await receive(sock)
+    await asyncio.sleep(16)  # three blocking reads
+    await sync_to_async(push_to_user)(user.pk, "after_idle", {})
+    assert (await receive(sock))["type"] == "after_idle"
+    await sock.disconnect()
