@@ -40,11 +40,14 @@ def cached_user(user_id: Any) -> User | None:
     if user_id is None:
         return None
     key = user_cache_key(uuid.UUID(str(user_id)))
-    user = cache.get(key)
-    if user is None:
-        user = User.objects.filter(pk=user_id).first()
-        if user is not None:
-            cache.set(key, user, USER_CACHE_TTL)
+    return cache.get(key) or _load_user(user_id, key)
+
+
+def _load_user(user_id: Any, key: str) -> User | None:
+    """The row from the database, put in the auth cache (a miss of cached_user or of the MGET)."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is not None:
+        cache.set(key, user, USER_CACHE_TTL)
     return user
 
 
@@ -93,11 +96,9 @@ def user_from_access_token(token: str) -> User | None:
             return None
     except ValueError:
         return None
+    user = user or _load_user(subject, user_key)
     if user is None:
-        user = User.objects.filter(pk=subject).first()
-        if user is None:
-            return None
-        cache.set(user_key, user, USER_CACHE_TTL)
+        return None
     session_hash = data.get(HASH_SESSION_KEY) or ""
     if not session_hash or not (
         constant_time_compare(session_hash, user.get_session_auth_hash())

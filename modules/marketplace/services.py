@@ -68,16 +68,12 @@ def slots_namespace(tutor_id: uuid.UUID) -> str:
     return f"mkt:slots:{tutor_id}"
 
 
-def _bump_now_and_on_commit(*namespaces: str) -> None:
-    bump_now_and_on_commit(*namespaces)
-
-
 def invalidate_public() -> None:
-    _bump_now_and_on_commit(NS_PUBLIC)
+    bump_now_and_on_commit(NS_PUBLIC)
 
 
 def invalidate_slots(tutor_id: uuid.UUID) -> None:
-    _bump_now_and_on_commit(slots_namespace(tutor_id))
+    bump_now_and_on_commit(slots_namespace(tutor_id))
 
 
 def bookings_namespace(user_id: Any) -> str:
@@ -86,7 +82,7 @@ def bookings_namespace(user_id: Any) -> str:
 
 
 def invalidate_bookings_of(*user_ids: Any) -> None:
-    _bump_now_and_on_commit(*(bookings_namespace(u) for u in {u for u in user_ids if u}))
+    bump_now_and_on_commit(*(bookings_namespace(u) for u in {u for u in user_ids if u}))
 
 
 def _sqlstate(exc: BaseException) -> str | None:
