@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, HttpResponse
 from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
+from ninja.renderers import JSONRenderer
 
 from core.api.errors import error_responses
 from core.api.pagination import Page, PageQuery, paginate
+from core.api.public_cache import register_private_read
+from core.cache import versioned_key
 from core.errors import NotFound, PermissionDenied
+from core.models import Role
 from core.permissions import current_user
 from modules.courses import selectors, services
-from modules.courses.models import Course, Lesson, LessonCompletion, QuizAttempt
+from modules.courses.models import Course, Enrolment, Lesson, LessonCompletion, QuizAttempt
 from modules.courses.schemas import (
     CourseDetailOut,
     CourseIn,
@@ -35,6 +43,24 @@ from modules.courses.schemas import (
 )
 
 router = Router(tags=["courses"])
+CATALOGUE_TTL = 120  # seconds; every course or lesson write bumps services.NS_CATALOGUE first
+PRIVATE_TTL = 60
+_UUID = r"[0-9a-fA-F-]{36}"
+_renderer = JSONRenderer()
+
+
+def register_reads() -> None:
+    """A student's own course reads, cached per caller (core.api.public_cache): the course page (its
+    "enrolled" flag), my courses and progress. The caller's namespace is also bumped when their user
+    row is saved (a role change: an admin sees unpublished courses)."""
+    prefix = r"^/api/v1/courses"
+
+    def mine(user: Any, groups: dict[str, str]) -> list[str]:
+        return [services.NS_CATALOGUE, services.student_namespace(user.pk)]
+
+    register_private_read(prefix + rf"/{_UUID}$", mine, PRIVATE_TTL)
+    register_private_read(prefix + r"/enrolled$", mine, PRIVATE_TTL)
+    register_private_read(prefix + rf"/{_UUID}/progress$", mine, PRIVATE_TTL)
 
 
 def _course_out(c: Course) -> dict[str, Any]:
@@ -84,11 +110,26 @@ def _lesson_out(lesson: Lesson, *, as_tutor: bool, completed: bool) -> dict[str,
 
 @router.get("", response={200: Page[CourseOut], **error_responses(401, 422)})
 def list_courses(request: HttpRequest, filters: Query[CourseQuery], page: Query[PageQuery]):  # type: ignore[no-untyped-def]
-    """Published courses, filtered by subject, price, tutor and text."""
+    """Published courses, filtered by subject, price, tutor and text.
+
+    The answer is the same for every signed-in caller, so it is cached once for all of them as rendered
+    bytes under the catalogue's version (a course or lesson write makes every cached page miss)."""
     current_user(request)
-    qs = selectors.filter_courses(selectors.courses().filter(published=True), filters)
-    rows, meta = paginate(qs.order_by("-created_at", "-id"), page)
-    return {"items": [_course_out(c) for c in rows], **meta}
+    query = urlencode(sorted(parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)))
+    key = versioned_key(services.NS_CATALOGUE, "list", hashlib.blake2b(query.encode(), digest_size=16).hexdigest())
+    content = cache.get(key) if getattr(settings, "PUBLIC_READ_CACHE", True) else None
+    if content is None:
+        qs = selectors.filter_courses(selectors.courses().filter(published=True), filters)
+        rows, meta = paginate(qs.order_by("-created_at", "-id"), page)
+        body = Page[CourseOut].model_validate({"items": [_course_out(c) for c in rows], **meta}).model_dump()
+        content = _renderer.render(request, body, response_status=200)
+        cache.set(key, content, CATALOGUE_TTL)
+        hit = "miss"
+    else:
+        hit = "hit"
+    response = HttpResponse(content, content_type=_renderer.media_type + "; charset=utf-8")
+    response["X-Cache"] = hit
+    return response
 
 
 @router.get("/teaching", response={200: Page[CourseOut], **error_responses(401, 422)})
@@ -104,7 +145,8 @@ def my_enrolments(request: HttpRequest, page: Query[PageQuery]):  # type: ignore
     """The caller's enrolments with progress per course."""
     user = current_user(request)
     qs = selectors.enrolments_with_progress().filter(student=user).order_by("-created_at", "-id")
-    rows, meta = paginate(qs, page)
+    # The count without the per-row progress aggregates (counting the annotated query computes them all).
+    rows, meta = paginate(qs, page, count=Enrolment.objects.filter(student=user).count())
     return {"items": [selectors.progress_row(e) for e in rows], **meta}
 
 
@@ -117,24 +159,40 @@ def create_course(request: HttpRequest, data: CourseIn):  # type: ignore[no-unty
 
 @router.get("/{course_id}", response={200: CourseDetailOut, **error_responses(401, 404)})
 def get_course(request: HttpRequest, course_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    """A published course's page is the same for everyone but its "enrolled" flag: the page is cached
+    once for all callers under the catalogue's version, the flag comes from the caller's cached set of
+    active enrolments. Unpublished courses (their tutor's and admins' view) are read afresh."""
     user = current_user(request)
-    course = services.visible_course(selectors.courses(), user=user, course_id=course_id)
-    lessons = list(course.lessons.all())
+    key = versioned_key(services.NS_CATALOGUE, "course", course_id)
+    body = cache.get(key) if user.role != Role.ADMIN else None
+    if body is None:
+        course = services.visible_course(selectors.courses(), user=user, course_id=course_id)
+        body = {**_course_out(course), "lessons": [_lesson_summary(lesson) for lesson in course.lessons.all()]}
+        if course.published:
+            cache.set(key, body, CATALOGUE_TTL)
+    return {**body, "enrolled": course_id in _enrolled_course_ids(user)}
+
+
+def _lesson_summary(lesson: Lesson) -> dict[str, Any]:
     return {
-        **_course_out(course),
-        "lessons": [
-            {
-                "id": lesson.id,
-                "position": lesson.position,
-                "title": lesson.title,
-                "content_type": lesson.content_type,
-                "duration_minutes": lesson.duration_minutes,
-                "is_preview": lesson.is_preview,
-            }
-            for lesson in lessons
-        ],
-        "enrolled": selectors.is_enrolled(course, user),
+        "id": lesson.id,
+        "position": lesson.position,
+        "title": lesson.title,
+        "content_type": lesson.content_type,
+        "duration_minutes": lesson.duration_minutes,
+        "is_preview": lesson.is_preview,
     }
+
+
+def _enrolled_course_ids(user: Any) -> set[uuid.UUID]:
+    """The courses the user is actively enrolled in, cached under their namespace (bumped by every
+    change of their enrolments)."""
+    key = versioned_key(services.student_namespace(user.pk), "active")
+    ids = cache.get(key)
+    if ids is None:
+        ids = set(selectors.active_course_ids(user))
+        cache.set(key, ids, PRIVATE_TTL)
+    return ids
 
 
 @router.patch("/{course_id}", response={200: CourseOut, **error_responses(401, 403, 404, 422)})
@@ -183,9 +241,7 @@ def update_lesson(request: HttpRequest, course_id: uuid.UUID, lesson_id: uuid.UU
 @router.delete("/{course_id}/lessons/{lesson_id}", response={204: None, **error_responses(401, 403, 404)})
 def delete_lesson(request: HttpRequest, course_id: uuid.UUID, lesson_id: uuid.UUID):  # type: ignore[no-untyped-def]
     course = services.managed_course(user=current_user(request), course_id=course_id)
-    deleted, _ = Lesson.objects.filter(pk=lesson_id, course=course).delete()
-    if not deleted:
-        raise NotFound("No lesson with that id, or you may not see it")
+    services.do_delete_lesson(course=course, lesson_id=lesson_id)
     return Status(204, None)
 
 

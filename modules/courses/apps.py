@@ -20,5 +20,7 @@ class CoursesConfig(ModuleConfig):
     def ready(self) -> None:
         super().ready()
         from modules.courses import hooks
+        from modules.courses.api import register_reads
 
         hooks.register()
+        register_reads()

@@ -63,6 +63,8 @@ def erase_user(user: User) -> None:
     LessonCompletion.objects.filter(enrolment__student=user).delete()
     Enrolment.objects.filter(student=user).delete()
     Course.objects.filter(tutor=user).update(published=False)
+    services.invalidate_students(user.pk)
+    services.invalidate_catalogue()
 
 
 def admin_figures(**_: Any) -> dict[str, Any]:
@@ -75,7 +77,31 @@ def admin_figures(**_: Any) -> dict[str, Any]:
     }
 
 
+# A tutor's account fields that course answers show (the tutor's name on the catalogue and course pages).
+_SHOWN_USER_FIELDS = {"first_name", "last_name", "email", "is_active", "deleted_at"}
+
+
+def on_user_saved(sender: type[User], instance: User, update_fields: Any = None, **kwargs: Any) -> None:
+    """A tutor renamed (or deactivated) changes cached catalogue and course answers at once; a user's
+    role (an admin sees unpublished courses) changes their own cached answers."""
+    if update_fields and not (_SHOWN_USER_FIELDS | {"role"}) & set(update_fields):
+        return  # a login (last_login) or a password change shows nowhere
+    services.invalidate_students(instance.pk)
+    if Course.objects.filter(tutor_id=instance.pk).exists():
+        services.invalidate_catalogue()
+
+
+def on_enrolment_written(sender: type[Enrolment], instance: Enrolment, **kwargs: Any) -> None:
+    """Any enrolment row saved or deleted (services, admin, cascades): the student's cached reads go."""
+    services.invalidate_students(instance.student_id)
+
+
 def register() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    post_save.connect(on_user_saved, sender=User, dispatch_uid="courses.user_saved")
+    post_save.connect(on_enrolment_written, sender=Enrolment, dispatch_uid="courses.enrolment_saved")
+    post_delete.connect(on_enrolment_written, sender=Enrolment, dispatch_uid="courses.enrolment_deleted")
     ports.register("payments.payable.course", services.describe_payable)
     subscribe(PAYMENT_SUCCEEDED, services.on_payment_succeeded)
     subscribe(PAYMENT_REFUNDED, services.on_payment_refunded)

@@ -70,3 +70,7 @@ def progress_row(e: Enrolment) -> dict[str, Any]:
 
 def is_enrolled(course: Course, user: User) -> bool:
     return Enrolment.objects.filter(course=course, student=user, status="active").exists()
+
+
+def active_course_ids(user: User) -> list[Any]:
+    return list(Enrolment.objects.filter(student=user, status="active").values_list("course_id", flat=True))

@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 
+from core.cache import bump_now_and_on_commit
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from core.files import store_file, store_validated_image, validate_upload
 from core.models import Role, User
@@ -19,6 +20,27 @@ DOCUMENT_MAX_BYTES = 20 * 1024 * 1024
 
 class PaymentRequired(DomainError):
     status, code, title = 402, "payment_required", "Payment required"
+
+
+# --- read caches ---------------------------------------------------------------------------------------
+#: Everything a course's page or the catalogue shows (courses, lessons, tutors' names): bumped by every
+#: course and lesson write. Per-student reads (course page's "enrolled", my courses, progress) are also
+#: keyed by the student's namespace, bumped whenever their enrolments, completions or quiz attempts change.
+NS_CATALOGUE = "courses:catalogue"
+
+
+def student_namespace(user_id: Any) -> str:
+    return f"courses:student:{user_id}"
+
+
+def invalidate_catalogue() -> None:
+    bump_now_and_on_commit(NS_CATALOGUE)
+
+
+def invalidate_students(*user_ids: Any) -> None:
+    ids = {u for u in user_ids if u}
+    if ids:
+        bump_now_and_on_commit(*(student_namespace(u) for u in ids))
 
 
 # --- access ------------------------------------------------------------------------------------------
@@ -76,7 +98,9 @@ def do_create_course(*, tutor: User, data: dict[str, Any]) -> Course:
     if tutor.role not in (Role.TUTOR, Role.ADMIN):
         raise PermissionDenied("Only a tutor may publish courses", code="role_required")
     data["currency"] = data.get("currency", "USD").upper()
-    return Course.objects.create(tutor=tutor, **data)
+    course = Course.objects.create(tutor=tutor, **data)
+    invalidate_catalogue()
+    return course
 
 
 def do_update_course(*, course: Course, changes: dict[str, Any]) -> Course:
@@ -86,6 +110,7 @@ def do_update_course(*, course: Course, changes: dict[str, Any]) -> Course:
     for key, value in changes.items():
         setattr(course, key, value)
     course.save()
+    invalidate_catalogue()
     return course
 
 
@@ -94,6 +119,7 @@ def do_delete_course(*, course: Course) -> None:
         raise Conflict("Students are enrolled; unpublish the course instead", code="has_enrolments")
     files = [course.cover, *course.lessons.exclude(document="").values_list("document", flat=True)]
     course.delete()
+    invalidate_catalogue()
     for name in filter(None, files):
         transaction.on_commit(lambda name=name: default_storage.delete(name))
 
@@ -103,6 +129,7 @@ def do_set_cover(*, course: Course, upload: Any) -> Course:
     old = course.cover
     course.cover = store_validated_image(checked, folder=f"courses/{course.id.hex}", max_side=1600)
     course.save(update_fields=["cover", "updated_at"])
+    invalidate_catalogue()
     if old:
         transaction.on_commit(lambda: default_storage.delete(old))
     return course
@@ -116,7 +143,9 @@ def do_add_lesson(*, course: Course, data: dict[str, Any], questions: list[Any])
     position = data.pop("position", None)
     if position is None:
         position = (course.lessons.aggregate(m=Max("position"))["m"] or 0) + 1
-    return Lesson.objects.create(course=course, position=position, quiz=_questions(questions), **data)
+    lesson = Lesson.objects.create(course=course, position=position, quiz=_questions(questions), **data)
+    invalidate_catalogue()
+    return lesson
 
 
 def do_update_lesson(*, lesson: Lesson, changes: dict[str, Any], questions: list[Any] | None) -> Lesson:
@@ -129,7 +158,15 @@ def do_update_lesson(*, lesson: Lesson, changes: dict[str, Any], questions: list
     if lesson.content_type == ContentType.VIDEO and not lesson.video_url:
         raise ValidationFailed("A video lesson needs video_url", code="video_url_required")
     lesson.save()
+    invalidate_catalogue()
     return lesson
+
+
+def do_delete_lesson(*, course: Course, lesson_id: uuid.UUID) -> None:
+    deleted, _ = Lesson.objects.filter(pk=lesson_id, course=course).delete()
+    if not deleted:
+        raise NotFound("No lesson with that id, or you may not see it")
+    invalidate_catalogue()
 
 
 def do_set_document(*, lesson: Lesson, upload: Any) -> Lesson:
@@ -141,6 +178,7 @@ def do_set_document(*, lesson: Lesson, upload: Any) -> Lesson:
     lesson.document_name = checked.original_name.rsplit("/", 1)[-1][:200]
     lesson.document_mime = checked.mime if checked.kind != "image" else "image/jpeg"
     lesson.save(update_fields=["document", "document_name", "document_mime"])
+    invalidate_catalogue()
     if old:
         transaction.on_commit(lambda: default_storage.delete(old))
     return lesson
@@ -212,7 +250,9 @@ def on_payment_refunded(evt: Any) -> None:
     """A course payment refunded in full ends the enrolment it paid for (progress is kept)."""
     if getattr(evt, "kind", None) != "course" or not getattr(evt, "full", False):
         return
-    Enrolment.objects.filter(payment_id=uuid.UUID(str(evt.payment_id))).update(status=EnrolmentStatus.REVOKED)
+    paid = Enrolment.objects.filter(payment_id=uuid.UUID(str(evt.payment_id)))
+    invalidate_students(*paid.values_list("student_id", flat=True))
+    paid.update(status=EnrolmentStatus.REVOKED)
 
 
 # --- progress ----------------------------------------------------------------------------------------
@@ -224,10 +264,12 @@ def _require_enrolment(enrolment: Enrolment | None) -> Enrolment:
     return enrolment
 
 
-def do_complete_lesson(*, lesson: Lesson, enrolment: Enrolment | None) -> LessonCompletion:
+def do_complete_lesson(*, lesson: Lesson, enrolment: Enrolment | None) -> None:
+    """Idempotent: one INSERT that does nothing when the lesson is already complete (the unique
+    constraint), instead of a SELECT and then a guarded INSERT."""
     enrolment = _require_enrolment(enrolment)
-    completion, _ = LessonCompletion.objects.get_or_create(enrolment=enrolment, lesson=lesson)
-    return completion
+    LessonCompletion.objects.bulk_create([LessonCompletion(enrolment=enrolment, lesson=lesson)], ignore_conflicts=True)
+    invalidate_students(enrolment.student_id)
 
 
 def score_quiz(questions: list[dict[str, Any]], answers: dict[str, list[int]]) -> dict[str, bool]:
@@ -252,6 +294,7 @@ def do_submit_quiz(*, lesson: Lesson, enrolment: Enrolment | None, answers: dict
         max_score=len(results),
     )
     LessonCompletion.objects.get_or_create(enrolment=enrolment, lesson=lesson)
+    invalidate_students(enrolment.student_id)
     attempt.results = results  # type: ignore[attr-defined]
     return attempt
 

@@ -19,8 +19,9 @@ class PaymentsConfig(ModuleConfig):
 
     def ready(self) -> None:
         super().ready()
-        from modules.payments import handlers, hooks, notifications
+        from modules.payments import handlers, hooks, notifications, read_cache
 
         handlers.connect()
         hooks.register_hooks()
         notifications.connect()
+        read_cache.register_reads()

@@ -18,6 +18,7 @@ from django.db.models import Sum
 
 from core.models import User
 from modules.payments.models import OWNED_KINDS, Account, AccountKind, LedgerEntry, LedgerTransaction
+from modules.payments.read_cache import invalidate_wallets
 
 
 class UnbalancedTransaction(ValueError):
@@ -88,6 +89,7 @@ def post_transaction(legs: Iterable[Leg], *, key: str, kind: str, reference: str
             )
     except IntegrityError:
         return LedgerTransaction.objects.get(idempotency_key=key[:200]), False
+    invalidate_wallets(*(leg.account.owner_id for leg in legs))  # balances and entries are sums of these
     return txn, True
 
 
