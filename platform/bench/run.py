@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "platform" / "bench"
 PY = str(ROOT / ".venv" / "bin" / "python")
 BIN = ROOT / ".venv" / "bin"
-PORT_PROXY, PORT_WSGI, PORT_ASGI = 8100, 8101, 8102
+PORT_PROXY, PORT_WSGI, PORT_ASGI = 8100, 8101, 8102  # daphne n of --ws-workers listens on PORT_ASGI + n
+WS_WORKERS = 2  # daphne processes for /ws/ (--ws-workers)
 # The two cores: the server stack (nginx, gunicorn, daphne) may use both; wrk is held to CPU 0, so it
 # never takes more than one core from the server. --server-cpus/--client-cpus change it (e.g. 1 and 0
 # for a strict split). PostgreSQL and Redis are system services and never pinned.
@@ -92,9 +93,10 @@ def ensure_database(base_url: str, name: str) -> str:
 class Stack:
     """nginx -> gunicorn (HTTP) and daphne (/ws/); all pinned to the server CPU."""
 
-    def __init__(self, env: dict[str, str], workdir: Path, server: str = "gthread:2x4") -> None:
-        self.env, self.workdir, self.server = env, workdir, server
+    def __init__(self, env: dict[str, str], workdir: Path, server: str = "gthread:2x4", ws_workers: int = WS_WORKERS) -> None:
+        self.env, self.workdir, self.server, self.ws_workers = env, workdir, server, ws_workers
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.ws: list[subprocess.Popen[bytes]] = []
 
     def _spawn(self, args: list[str]) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{Path(args[0]).name}.log", "ab")  # noqa: SIM115 - closed with the process
@@ -154,7 +156,14 @@ class Stack:
             )
         elif kind == "daphne":
             self.http = self._spawn([str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(PORT_WSGI), "settings.asgi:application"])
-        self.ws = self._spawn([str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(PORT_ASGI), "settings.asgi:application"])
+        # /ws/: ws_workers daphne processes, each on its own port (PORT_ASGI, PORT_ASGI + 1, ...), behind
+        # one nginx upstream that sends each new socket to the process holding the fewest.
+        ws_ports = [PORT_ASGI + i for i in range(self.ws_workers)]
+        self.ws = [
+            self._spawn([str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "settings.asgi:application"])
+            for port in ws_ports
+        ]
+        ws_servers = " ".join(f"server 127.0.0.1:{port};" for port in ws_ports)
         conf = self.workdir / "nginx.conf"
         conf.write_text(f"""
 worker_processes 1; daemon off; pid {self.workdir}/nginx.pid; error_log {self.workdir}/nginx-error.log warn;
@@ -163,7 +172,7 @@ worker_rlimit_nofile 100000;
 http {{
   access_log off; client_body_temp_path {self.workdir}/nginx-body; proxy_temp_path {self.workdir}/nginx-proxy;
   upstream web {{ server 127.0.0.1:{PORT_WSGI}; keepalive 64; }}
-  upstream ws {{ server 127.0.0.1:{PORT_ASGI}; }}
+  upstream ws {{ least_conn; {ws_servers} }}
   server {{
     listen 127.0.0.1:{PORT_PROXY};
     location /ws/ {{ proxy_pass http://ws; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade;
@@ -177,7 +186,8 @@ http {{
         while time.time() < deadline:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{PORT_PROXY}/health", timeout=2)
-                urllib.request.urlopen(f"http://127.0.0.1:{PORT_ASGI}/health", timeout=2)
+                for port in ws_ports:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
                 return
             except OSError:
                 time.sleep(0.5)
@@ -352,6 +362,7 @@ def main() -> None:
     )
     ap.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
     ap.add_argument("--skip-ws", action="store_true")
+    ap.add_argument("--ws-workers", type=int, default=WS_WORKERS, help="daphne processes for /ws/, one port each")
     ap.add_argument("--seed-only", action="store_true", help="build the data and stop")
     ap.add_argument("--server", default="gthread:4x4", help="gthread:WxT, sync:W, uvicorn:W or daphne")
     ap.add_argument("--server-cpus", default=CPUS["server"])
@@ -393,14 +404,14 @@ def main() -> None:
     files = {n: files[n] for n in order if n in files}
     conns = [int(c) for c in args.connections.split(",")]
     subprocess.run(["redis-cli", "-u", args.redis_url, "FLUSHDB"], capture_output=True)
-    stack = Stack(env, workdir, args.server)
+    stack = Stack(env, workdir, args.server, args.ws_workers)
     stack.start()
     out: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "scale": scale,
         "seed_seconds": seed_seconds,
         "cpu_split": f"server processes on CPUs {CPUS['server']}, wrk on CPU {CPUS['client']}; PostgreSQL and Redis unpinned",
-        "server": f"nginx -> {args.server} (HTTP), daphne (/ws/)",
+        "server": f"nginx -> {args.server} (HTTP), {args.ws_workers} daphne (/ws/)",
         "duration_s": args.duration,
     }
     try:
@@ -411,7 +422,7 @@ def main() -> None:
             ws = subprocess.run(
                 [PY, str(BENCH / "ws_bench.py"), f"ws://127.0.0.1:{PORT_PROXY}/ws/"],
                 cwd=ROOT,
-                env=env,
+                env={**env, "WS_DAPHNE_PIDS": ",".join(str(p.pid) for p in stack.ws)},
                 capture_output=True,
                 text=True,
             )
