@@ -50,15 +50,13 @@ _renderer = JSONRenderer()
 
 
 def register_reads() -> None:
-    """A student's own course reads, cached per caller (core.api.public_cache): the course page (its
-    "enrolled" flag), my courses and progress. The caller's namespace is also bumped when their user
-    row is saved (a role change: an admin sees unpublished courses)."""
+    """A student's own course reads, cached per caller (core.api.public_cache): my courses and
+    progress. (The catalogue and the course page are cached in their views, one copy for every caller.)"""
     prefix = r"^/api/v1/courses"
 
     def mine(user: Any, groups: dict[str, str]) -> list[str]:
         return [services.NS_CATALOGUE, services.student_namespace(user.pk)]
 
-    register_private_read(prefix + rf"/{_UUID}$", mine, PRIVATE_TTL)
     register_private_read(prefix + r"/enrolled$", mine, PRIVATE_TTL)
     register_private_read(prefix + rf"/{_UUID}/progress$", mine, PRIVATE_TTL)
 
@@ -163,14 +161,28 @@ def get_course(request: HttpRequest, course_id: uuid.UUID):  # type: ignore[no-u
     once for all callers under the catalogue's version, the flag comes from the caller's cached set of
     active enrolments. Unpublished courses (their tutor's and admins' view) are read afresh."""
     user = current_user(request)
-    key = versioned_key(services.NS_CATALOGUE, "course", course_id)
-    body = cache.get(key) if user.role != Role.ADMIN else None
-    if body is None:
+    # Two cache round trips: both namespaces' versions, then the page and the caller's enrolments.
+    page_ns, mine_ns = services.NS_CATALOGUE, services.student_namespace(user.pk)
+    versions = cache.get_many([f"v:{page_ns}", f"v:{mine_ns}"])
+    page_key = f"{page_ns}:{versions.get(f'v:{page_ns}') or 0}:course:{course_id}"
+    mine_key = f"{mine_ns}:{versions.get(f'v:{mine_ns}') or 0}:active"
+    found = cache.get_many([page_key, mine_key]) if getattr(settings, "PUBLIC_READ_CACHE", True) else {}
+    page = found.get(page_key) if user.role != Role.ADMIN else None
+    if page is None:
         course = services.visible_course(selectors.courses(), user=user, course_id=course_id)
         body = {**_course_out(course), "lessons": [_lesson_summary(lesson) for lesson in course.lessons.all()]}
+        # Rendered once without "enrolled" (the schema's last field), which each answer appends.
+        data = CourseDetailOut.model_validate({**body, "enrolled": False}).model_dump()
+        del data["enrolled"]
+        page = _renderer.render(request, data, response_status=200)
         if course.published:
-            cache.set(key, body, CATALOGUE_TTL)
-    return {**body, "enrolled": course_id in _enrolled_course_ids(user)}
+            cache.set(page_key, page, CATALOGUE_TTL)
+    enrolled = found.get(mine_key)
+    if enrolled is None:  # the courses the caller is actively enrolled in, bumped with their enrolments
+        enrolled = set(selectors.active_course_ids(user))
+        cache.set(mine_key, enrolled, PRIVATE_TTL)
+    flag = "true" if course_id in enrolled else "false"
+    return HttpResponse(f'{page[:-1]}, "enrolled": {flag}}}', content_type=_renderer.media_type + "; charset=utf-8")
 
 
 def _lesson_summary(lesson: Lesson) -> dict[str, Any]:
@@ -182,17 +194,6 @@ def _lesson_summary(lesson: Lesson) -> dict[str, Any]:
         "duration_minutes": lesson.duration_minutes,
         "is_preview": lesson.is_preview,
     }
-
-
-def _enrolled_course_ids(user: Any) -> set[uuid.UUID]:
-    """The courses the user is actively enrolled in, cached under their namespace (bumped by every
-    change of their enrolments)."""
-    key = versioned_key(services.student_namespace(user.pk), "active")
-    ids = cache.get(key)
-    if ids is None:
-        ids = set(selectors.active_course_ids(user))
-        cache.set(key, ids, PRIVATE_TTL)
-    return ids
 
 
 @router.patch("/{course_id}", response={200: CourseOut, **error_responses(401, 403, 404, 422)})
@@ -303,7 +304,9 @@ def complete_lesson(request: HttpRequest, course_id: uuid.UUID, lesson_id: uuid.
     user = current_user(request)
     lesson, _, enrolment = services.readable_lesson(user=user, course_id=course_id, lesson_id=lesson_id)
     services.do_complete_lesson(lesson=lesson, enrolment=enrolment)
-    return _progress(user, course_id)
+    if enrolment is not None:
+        enrolment.course = lesson.course  # already loaded with the lesson
+    return _progress(user, course_id, enrolment=enrolment)
 
 
 @router.post("/{course_id}/lessons/{lesson_id}/quiz", response={201: QuizResultOut, **error_responses(401, 404, 409, 422)})
@@ -318,23 +321,27 @@ def submit_quiz(request: HttpRequest, course_id: uuid.UUID, lesson_id: uuid.UUID
     )
 
 
-def _progress(user: Any, course_id: uuid.UUID) -> dict[str, Any]:
-    enrolment = selectors.enrolments_with_progress().filter(course_id=course_id, student=user).first()
+def _progress(user: Any, course_id: uuid.UUID, *, enrolment: Enrolment | None = None) -> dict[str, Any]:
+    """Three plain queries (lesson count, completions, quiz scores) after the enrolment, which the
+    completion endpoint already holds."""
     if enrolment is None:
-        raise NotFound("You are not enrolled in this course")
-    row = selectors.progress_row(enrolment)
+        enrolment = Enrolment.objects.select_related("course").filter(course_id=course_id, student=user).first()
+        if enrolment is None:
+            raise NotFound("You are not enrolled in this course")
+    total = Lesson.objects.filter(course_id=enrolment.course_id).count()
     best: dict[str, int] = {}
     for lesson_id, score in QuizAttempt.objects.filter(enrolment=enrolment).values_list("lesson_id", "score"):
         best[str(lesson_id)] = max(best.get(str(lesson_id), 0), score)
     completed = list(LessonCompletion.objects.filter(enrolment=enrolment).values_list("lesson_id", flat=True))
+    done = len(completed)  # one row per completed lesson (unique per enrolment and lesson)
     return {
         "course_id": enrolment.course_id,
         "course_title": enrolment.course.title,
         "enrolled_at": enrolment.created_at,
         "status": enrolment.status,
-        "lessons_total": row["lessons_total"],
-        "lessons_completed": row["lessons_completed"],
-        "percent": row["percent"],
+        "lessons_total": total,
+        "lessons_completed": done,
+        "percent": (100 * done // total) if total else 0,
         "completed_lesson_ids": completed,
         "best_quiz_scores": best,
     }

@@ -85,13 +85,18 @@ def test_a_renamed_tutor_shows_at_once_and_an_erased_tutors_courses_leave(
 
 
 def test_the_course_page_my_courses_and_progress_follow_enrolment_and_completion(
-    make_course: Callable[..., dict], student: Any, make_user: Callable[..., Any], client_for: Callable[..., ApiClient]
+    make_course: Callable[..., dict],
+    student: Any,
+    make_user: Callable[..., Any],
+    client_for: Callable[..., ApiClient],
+    django_assert_num_queries: Any,
 ) -> None:
     course = make_course()
     api, other = client_for(student), client_for(make_user(Role.STUDENT))
     page = f"/courses/{course['id']}"
     assert api.get(page).json()["enrolled"] is False
-    assert api.get(page)["X-Cache"] == "hit"
+    with django_assert_num_queries(0):  # the shared page and the caller's cached enrolments
+        assert api.get(page).json()["enrolled"] is False
     assert api.get("/courses/enrolled").json()["total"] == 0
 
     assert api.post(f"{page}/enrol").status_code == 201
@@ -187,3 +192,9 @@ def test_a_course_page_is_built_once_for_every_caller_and_only_their_enrolments_
     with django_assert_num_queries(1):  # their active enrolments; the page itself is shared
         page = other.get(f"/courses/{course['id']}")
     assert page.status_code == 200 and page.json()["enrolled"] is False and page.json()["lesson_count"] == 1
+    # The page is rendered once and "enrolled" appended per caller: the schema's fields, in its order.
+    from modules.courses.schemas import CourseDetailOut
+
+    assert list(page.json()) == list(CourseDetailOut.model_fields)
+    assert page["Content-Type"] == "application/json; charset=utf-8"
+    assert CourseDetailOut.model_validate(page.json()).enrolled is False
