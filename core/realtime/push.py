@@ -127,15 +127,10 @@ class _LayerLoop:
 _layer_loop = _LayerLoop()
 
 
-def _is_redis(layer: Any) -> bool:
-    """channels-redis's layer or a subclass of it (core.realtime.layer)."""
-    return any(cls.__module__.startswith("channels_redis") for cls in type(layer).__mro__)
-
-
 def _group_send(layer: Any, group: str, message: dict[str, Any]) -> None:
     # Only a cross-process layer (Redis) may be driven from our own loop; the in-memory layer
     # (development, tests) must run on the server's loop, which async_to_sync finds.
-    if _is_redis(layer):
+    if type(layer).__module__.startswith("channels_redis"):
         _layer_loop.run(layer.group_send(group, message))
     else:
         async_to_sync(layer.group_send)(group, message)
@@ -168,7 +163,7 @@ def push_to_user_queued(user_id: uuid.UUID | str, event_type: str, payload: dict
     if layer is None:
         return
     message = {"type": "push.event", "event": event_type, "data": payload}
-    if _is_redis(layer):
+    if type(layer).__module__.startswith("channels_redis"):
         _layer_loop.submit(layer, user_group(user_id), message)
     else:
         _send(user_group(user_id), message)
