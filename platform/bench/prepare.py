@@ -12,6 +12,7 @@ import random
 import sys
 import zoneinfo
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -211,6 +212,84 @@ def main(out: Path) -> None:
                 )
             )
         scenarios["coach_message_offline"] = coach_lines
+    if apps.is_installed("modules.courses"):
+        from modules.courses.models import Course, Enrolment, Lesson, LessonCompletion
+
+        # The catalogue (every signed-in user sees the same answer), a course's page, a student's courses.
+        catalogue = list(Course.objects.filter(published=True).values_list("id", "subject", "price_minor", "tutor_id"))
+        subjects_c = sorted({c[1] for c in catalogue})
+        words_c = ["algebra", "physics", "python", "exam", "essay", "chess", "french", "statistics", "revision", "piano"]
+        course_list = []
+        for i in range(N):
+            params = [
+                f"subject={quote(rng.choice(subjects_c))}",  # "Computer Science": a raw space breaks the request line
+                f"q={rng.choice(words_c)}",
+                f"free={rng.choice(['true', 'false'])}",
+                f"max_price={rng.choice([2000, 5000, 10000])}",
+                f"page={rng.randint(1, 3)}",
+            ]
+            picked = rng.sample(params, rng.randint(0, 3))
+            course_list.append(line("GET", "/api/v1/courses?" + "&".join(picked), students[i % len(students)][1]))
+        scenarios["course_list"] = course_list
+        scenarios["course_detail"] = [
+            line("GET", f"/api/v1/courses/{rng.choice(catalogue)[0]}", students[i % len(students)][1]) for i in range(N)
+        ]
+        scenarios["my_enrolments"] = [
+            line("GET", "/api/v1/courses/enrolled?page_size=20", tok) for _, tok in students for _ in range(5)
+        ]
+        # Writes, each line once: complete an open lesson of an active enrolment; enrol in a free course.
+        learners = tokens_for("student", 1000)
+        tok_of = {u.pk: tok for u, tok in learners}
+        open_enrolments = list(
+            Enrolment.objects.filter(student__in=list(tok_of), status="active", course__published=True).values_list(
+                "id", "course_id", "student_id"
+            )
+        )
+        done = set(
+            LessonCompletion.objects.filter(enrolment_id__in=[e[0] for e in open_enrolments]).values_list(
+                "enrolment_id", "lesson_id"
+            )
+        )
+        lessons_of: dict = {}
+        for lid, cid in Lesson.objects.filter(course_id__in={e[1] for e in open_enrolments}).values_list("id", "course_id"):
+            lessons_of.setdefault(cid, []).append(lid)
+        complete = [
+            line("POST", f"/api/v1/courses/{cid}/lessons/{lid}/complete", tok_of[sid])
+            for eid, cid, sid in open_enrolments
+            for lid in lessons_of.get(cid, [])
+            if (eid, lid) not in done
+        ]
+        rng.shuffle(complete)  # spread over students and courses, as real traffic would be
+        scenarios["lesson_complete"] = complete
+        enrolled = set(Enrolment.objects.filter(student__in=list(tok_of)).values_list("student_id", "course_id"))
+        free = [(c[0], c[3]) for c in catalogue if c[2] == 0]
+        enrol_lines = [
+            line("POST", f"/api/v1/courses/{cid}/enrol", tok)
+            for u, tok in learners
+            for cid, tutor_id in rng.sample(free, min(len(free), 30))
+            if (u.pk, cid) not in enrolled and tutor_id != u.pk
+        ]
+        rng.shuffle(enrol_lines)
+        scenarios["course_enrol_free"] = enrol_lines
+    if apps.is_installed("modules.payments"):
+        from modules.payments.models import Account, Payment
+
+        # Tutors with money: balances and the first page of entries, alternately; payers' own payments.
+        earners = list(
+            User.objects.filter(pk__in=Account.objects.filter(kind="tutor_available").values("owner_id")).order_by("email")[:200]
+        )
+        wallet = []
+        for u in earners:
+            tok = issue_access_token(u)
+            wallet += [
+                line("GET", "/api/v1/payments/wallet", tok),
+                line("GET", "/api/v1/payments/wallet/entries?page_size=20", tok),
+            ]
+        scenarios["wallet"] = wallet * 3
+        payers = set(Payment.objects.filter(payer__in=[u for u, _ in students]).values_list("payer_id", flat=True))
+        scenarios["my_payments"] = [
+            line("GET", "/api/v1/payments/mine?page_size=20", tok) for u, tok in students if u.pk in payers for _ in range(5)
+        ]
     for name, lines in scenarios.items():
         (out / f"{name}.tsv").write_text("\n".join(lines) + "\n")
         print(f"  {name}: {len(lines)} request lines")

@@ -39,9 +39,9 @@ WS_WORKERS = 2  # daphne processes for /ws/ (--ws-workers)
 # for a strict split). PostgreSQL and Redis are system services and never pinned.
 CPUS = {"server": "0,1", "client": "0"}
 
-PUBLIC = {"tutor_search", "tutor_profile", "tutor_slots_14d", "subjects"}
-WRITES = {"booking_create", "booking_confirm", "message_send", "coach_message_offline"}
-ONCE = {"booking_create", "booking_confirm"}
+PUBLIC = {"tutor_search", "tutor_profile", "tutor_slots_14d", "subjects", "course_list"}
+WRITES = {"booking_create", "booking_confirm", "message_send", "coach_message_offline", "lesson_complete", "course_enrol_free"}
+ONCE = {"booking_create", "booking_confirm", "lesson_complete", "course_enrol_free"}
 
 
 def sh(args: list[str], env: dict[str, str] | None = None, **kw: Any) -> subprocess.CompletedProcess[str]:
