@@ -29,7 +29,8 @@ import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connections, transaction
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connections, router, transaction
+from django.db.models import Model
 
 from core.errors import Conflict
 
@@ -104,3 +105,31 @@ def retry_on_conflict(
         return wrapper
 
     return decorate(fn) if fn is not None else decorate
+
+
+def insert_unless_conflict(obj: Model) -> bool:
+    """INSERT ``obj`` unless a unique constraint already holds such a row: True when it was inserted.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING pk`` (PostgreSQL, SQLite >= 3.35), where
+    ``create()`` inside ``atomic()`` with an IntegrityError handler costs a SAVEPOINT (or BEGIN) and
+    its RELEASE (COMMIT) around the insert, and a pre-check costs another query. The primary key must
+    be set on the object (a UUID default) or be an auto field; defaults are applied as save() would.
+    """
+    meta = obj._meta
+    conn = connections[router.db_for_write(type(obj))]
+    qn = conn.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(obj, f.attname) is None)]
+    values = [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {qn(meta.pk.column)}"
+    )
+    with conn.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    if getattr(obj, meta.pk.attname) is None:
+        setattr(obj, meta.pk.attname, meta.pk.to_python(row[0]))
+    obj._state.adding, obj._state.db = False, conn.alias
+    return True

@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
-from core.cache import bump_version, user_writes_namespace
+from core.cache import deferred_bumps, user_writes_namespace
 
 Namespaces = Callable[[dict[str, str]], Sequence[str]]
 UserNamespaces = Callable[[Any, dict[str, str]], Sequence[str]]
@@ -116,10 +116,11 @@ class PublicReadCacheMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            response = self.get_response(request)
-            user_id = getattr(request, "_api_user_id", None)  # set by JWTBearer
-            if user_id is not None and response.status_code < 400:
-                bump_version(user_writes_namespace(user_id))  # after the view's commit
+            with deferred_bumps() as pending:  # every namespace the write changed, in one round trip at the end
+                response = self.get_response(request)
+                user_id = getattr(request, "_api_user_id", None)  # set by JWTBearer
+                if user_id is not None and response.status_code < 400:
+                    pending.add(user_writes_namespace(user_id))  # bumped after the view's commit
             return response
         if request.method != "GET" or not getattr(settings, "PUBLIC_READ_CACHE", True):
             return self.get_response(request)

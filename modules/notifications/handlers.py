@@ -22,6 +22,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from core.db import insert_unless_conflict
 from core.events import event_payload, subscribe
 from core.models import User
 from core.notify import all_templates, notify
@@ -157,17 +158,21 @@ def on_booking_rescheduled(evt: Any) -> None:
 
 
 def _remember_session(evt: Any) -> None:
-    parts = _booking_parts(evt)
-    if parts is None or parts[3] is None or _as_uuid(parts[0]) is None:
+    """Upsert the session's reminder row from the event's ids (no user rows needed): a new booking
+    inserts it; a moved one resets its reminders; a redelivered event changes nothing."""
+    booking_id, starts_at = _as_uuid(getattr(evt, "booking_id", None)), _as_datetime(getattr(evt, "starts_at", None))
+    student_id, tutor_id = _as_uuid(getattr(evt, "student_id", None)), _as_uuid(getattr(evt, "tutor_user_id", None))
+    if booking_id is None or starts_at is None or not (student_id or tutor_id):
         return
-    booking_id, student, tutor, starts_at = parts
-    row = SessionReminder.objects.filter(booking_id=_as_uuid(booking_id)).first()
-    if row is not None and row.starts_at == starts_at:
-        return
-    SessionReminder.objects.update_or_create(
-        booking_id=_as_uuid(booking_id),
-        defaults={"student": student, "tutor": tutor, "starts_at": starts_at, "reminded_24h_at": None, "reminded_1h_at": None},
+    moved = (
+        SessionReminder.objects.filter(booking_id=booking_id)
+        .exclude(starts_at=starts_at)
+        .update(student_id=student_id, tutor_id=tutor_id, starts_at=starts_at, reminded_24h_at=None, reminded_1h_at=None)
     )
+    if not moved:  # the parties exist: a booking's student and tutor accounts cannot be deleted under it
+        insert_unless_conflict(
+            SessionReminder(booking_id=booking_id, student_id=student_id, tutor_id=tutor_id, starts_at=starts_at)
+        )
 
 
 # --- tutors, reviews, money -------------------------------------------------------------------------
@@ -236,16 +241,18 @@ def on_withdrawal_processed(evt: Any) -> None:
 
 def on_message_sent(evt: Any) -> None:
     message_id, recipient_id = _as_uuid(getattr(evt, "message_id", None)), _as_uuid(getattr(evt, "recipient_id", None))
-    if message_id is None or recipient_id is None or not User.objects.filter(pk=recipient_id).exists():
+    if message_id is None or recipient_id is None:
         return
-    PendingMessageNotice.objects.get_or_create(
-        message_id=message_id,
-        defaults={
-            "recipient_id": recipient_id,
-            "sender_id": _as_uuid(getattr(evt, "sender_id", None)),
-            "thread_id": _as_uuid(getattr(evt, "thread_id", None)),
-            "sent_at": _as_datetime(getattr(evt, "created_at", None)) or timezone.now(),
-        },
+    # One INSERT that a redelivered event turns into nothing. Both accounts exist: the message that was
+    # just committed references them.
+    insert_unless_conflict(
+        PendingMessageNotice(
+            message_id=message_id,
+            recipient_id=recipient_id,
+            sender_id=_as_uuid(getattr(evt, "sender_id", None)),
+            thread_id=_as_uuid(getattr(evt, "thread_id", None)),
+            sent_at=_as_datetime(getattr(evt, "created_at", None)) or timezone.now(),
+        )
     )
 
 

@@ -8,12 +8,13 @@ import uuid
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import escape, linebreaks
 
 from core.cache import bump_now_and_on_commit
+from core.db import insert_unless_conflict
 from core.errors import NotFound, ValidationFailed
 from core.models import User
 from core.notify import CATEGORIES, render
@@ -38,6 +39,28 @@ class PushSender(Protocol):
 def preferences_for(user: User, category: str) -> dict[str, bool]:
     row = Preference.objects.filter(user=user, category=category).values("in_app", "email", "push").first()
     return row or dict(DEFAULTS)
+
+
+def _as_time(value: Any) -> dt.time:
+    return value if isinstance(value, dt.time) else dt.time.fromisoformat(str(value))  # SQLite answers text
+
+
+def delivery_settings(user: User, category: str) -> tuple[dict[str, bool], QuietHours | None]:
+    """The category's channel preferences and the quiet-hours window, in one query (notify's hot path):
+    a one-row LEFT JOIN of both tables, so a user without either row gets the defaults."""
+    pref, qn = Preference._meta, connection.ops.quote_name
+    sql = (
+        f"SELECT p.in_app, p.email, p.push, q.start, q.{qn('end')} FROM (SELECT 1 AS one) AS o "
+        f"LEFT JOIN {qn(pref.db_table)} AS p ON p.user_id = %s AND p.category = %s "
+        f"LEFT JOIN {qn(QuietHours._meta.db_table)} AS q ON q.user_id = %s"
+    )
+    user_id = pref.get_field("user").get_db_prep_value(user.pk, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id, category, user_id])
+        in_app, email, push, start, end = cursor.fetchone()
+    prefs = dict(DEFAULTS) if in_app is None else {"in_app": bool(in_app), "email": bool(email), "push": bool(push)}
+    window = None if start is None else QuietHours(user_id=user.pk, start=_as_time(start), end=_as_time(end))
+    return prefs, window
 
 
 def all_preferences(user: User) -> list[dict[str, Any]]:
@@ -151,33 +174,29 @@ def notify_user(
         return None
     if category not in CATEGORIES:
         raise ValueError(f"Unknown notification category {category!r}")
-    if key and Notification.objects.filter(user=user, key=key[:200]).exists():
-        return None
-    prefs = preferences_for(user, category)
+    prefs, window = delivery_settings(user, category)
     want_email = prefs["email"] and bool(user.email)
     want_push = prefs["push"] and ports.has(PUSH_PORT)
     if not (prefs["in_app"] or want_email or want_push):
         return None
     rendered = render(template, {"user": {"first_name": user.first_name, "full_name": user.full_name}, **context})
     data = _json_safe(context.get("data")) if isinstance(context.get("data"), dict) else _json_safe(context)
-    try:
-        with transaction.atomic():
-            n = Notification.objects.create(
-                user=user,
-                type=template,
-                category=category,
-                title=rendered.subject or template,
-                body=rendered.text.strip(),
-                data=data or {},
-                in_app=prefs["in_app"],
-                key=key[:200] if key else None,
-            )
-    except IntegrityError:  # the same key, concurrently: the other one wins
+    n = Notification(
+        user=user,
+        type=template,
+        category=category,
+        title=rendered.subject or template,
+        body=rendered.text.strip(),
+        data=data or {},
+        in_app=prefs["in_app"],
+        key=key[:200] if key else None,
+    )
+    if not insert_unless_conflict(n):  # the same key again (a redelivered event, a concurrent twin): once only
         return None
     if n.in_app:
         bump_now_and_on_commit(centre_namespace(user.pk))
         push_to_user_on_commit(user.pk, "notification", notification_payload(n))
-    ends = quiet_until(user) if (want_email or want_push) else None
+    ends = quiet_until(user, window=window) if (want_email or want_push) and window is not None else None
     if want_email:
         d = Delivery.objects.create(
             notification=n,
