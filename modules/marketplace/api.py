@@ -391,7 +391,7 @@ def create_booking(request: HttpRequest, data: BookingIn) -> Any:
     """Request a session: checked against availability, notice, horizon and other bookings (409/400 with a code)."""
     student = current_user(request)
     booking = services.do_request_booking(student=student, **data.model_dump())
-    return Status(201, _detail(booking.id))
+    return Status(201, selectors.booking_detail_dict(booking, history=booking.recorded_events))
 
 
 @router.get("/bookings", response={200: Page[BookingOut], **error_responses(400, 401, 422)})
@@ -406,10 +406,15 @@ def get_booking(request: HttpRequest, booking_id: uuid.UUID) -> Any:
     return _detail(_visible_booking(request, booking_id).id)
 
 
-def _act(request: HttpRequest, booking_id: uuid.UUID, fn: Any, **kwargs: Any) -> dict[str, Any]:
-    booking = _visible_booking(request, booking_id)
-    fn(booking_id=booking.id, actor=current_user(request), **kwargs)
-    return _detail(booking.id)
+def _act(request: HttpRequest, booking_id: uuid.UUID, fn: Any, *, reread: bool = True, **kwargs: Any) -> dict[str, Any]:
+    """Run a transition (it answers 404 to anyone but the parties and admins) and show the booking.
+    ``reread=False`` shows the row the transition locked and changed, reading only the history: for
+    transitions after which no handler changes the row (a refund does: cancel, decline, no-show)."""
+    booking = fn(booking_id=booking_id, actor=current_user(request), **kwargs)
+    if reread:
+        return _detail(booking.id)
+    history = BookingEvent.objects.filter(booking_id=booking.id).order_by("created_at", "id")
+    return selectors.booking_detail_dict(booking, history=history)
 
 
 ACTION_ERRORS = error_responses(401, 403, 404, 409)
@@ -429,7 +434,7 @@ def admin_list_bookings(request: HttpRequest, params: Query[AdminBookingQuery]) 
 
 @router.post("/bookings/{booking_id}/confirm", response={200: BookingDetailOut, **ACTION_ERRORS})
 def confirm_booking(request: HttpRequest, booking_id: uuid.UUID) -> Any:
-    return _act(request, booking_id, services.do_confirm_booking)
+    return _act(request, booking_id, services.do_confirm_booking, reread=False)
 
 
 @router.post("/bookings/{booking_id}/decline", response={200: BookingDetailOut, **ACTION_ERRORS, **error_responses(422)})

@@ -236,6 +236,10 @@ class Booking(models.Model):
     created_at = models.DateTimeField(default=dj_tz.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Not a column: the whole history when the instance was just created here (services set it), so the
+    # answer needs no read-back; None means "read it".
+    recorded_events: list[BookingEvent] | None = None
+
     class Meta:
         ordering = ["starts_at"]
         indexes = [

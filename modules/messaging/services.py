@@ -101,6 +101,9 @@ def find_thread(a: User, b: User) -> Thread | None:
 
 def get_or_create_thread(a: User, b: User) -> tuple[Thread, bool]:
     low, high = _pair(a, b)
+    existing = Thread.objects.filter(user_low=low, user_high=high).first()  # the usual case: no savepoint
+    if existing is not None:
+        return existing, False
     try:
         with transaction.atomic():
             return Thread.objects.get_or_create(user_low=low, user_high=high)
@@ -186,7 +189,9 @@ def do_send_message(
     msg = Message.objects.create(
         thread=thread, sender=sender, recipient=recipient, body=body, booking_id=booking_id, created_at=now
     )
-    if upload is not None:
+    if upload is None:
+        Message.attachment.related.set_cached_value(msg, None)  # known to have none: the answer reads no row
+    else:
         name = store_file(upload, folder=f"messaging/{thread.pk.hex}")
         mime, size = upload.mime, len(upload.data)
         if upload.kind == "image":  # re-encoded by store_file: PNG or JPEG, metadata dropped
