@@ -173,7 +173,16 @@ if REDIS_URL:
                 # redis-py 8 reads with a 5 s socket timeout by default, and channels-redis waits for
                 # messages with a 5 s BZPOPMIN: the read timed out as the reply arrived and killed the
                 # socket's consumer (daphne closed it with 1011; 2 of 1,000 in the fan-out benchmark).
-                "hosts": [{"address": REDIS_URL, "socket_timeout": env_int("CHANNEL_SOCKET_TIMEOUT", 30)}],
+                # redis-py 8's asyncio pool also stops at 100 connections and then raises: 1,000 sockets
+                # closing at once failed 600-1,500 group leaves in the fan-out benchmark (dead channels
+                # left in users' groups for a day). Connections open only as a burst needs them.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": env_int("CHANNEL_SOCKET_TIMEOUT", 30),
+                        "max_connections": env_int("CHANNEL_MAX_CONNECTIONS", 1000),
+                    }
+                ],
                 # One group per user keeps group_send to one Redis call per socket of that user.
                 # Every socket of one daphne process shares ONE Redis key (the process's channel
                 # prefix), so capacity bounds that process's whole backlog, not one socket's: at

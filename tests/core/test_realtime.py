@@ -147,3 +147,20 @@ async def test_an_idle_socket_outlives_the_layers_blocking_reads(make_user):
     await sync_to_async(push_to_user)(user.pk, "after_idle", {})
     assert (await receive(sock))["type"] == "after_idle"
     await sock.disconnect()
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("REDIS_URL"), reason="needs Redis (set REDIS_URL)")
+async def test_a_burst_of_socket_closes_leaves_every_group():
+    """1,000 sockets closing at once each leave their group concurrently. redis-py 8's asyncio pool
+    stops at 100 connections and raises "Too many connections": 600-1,500 of 1,000 leaves failed in
+    the fan-out benchmark, leaving dead channels in users' groups for a day. The configured layer's
+    pool must take such a burst."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    channels = [await layer.new_channel() for _ in range(300)]
+    await asyncio.gather(*(layer.group_add(f"burst-{i}", c) for i, c in enumerate(channels)))
+    results = await asyncio.gather(
+        *(layer.group_discard(f"burst-{i}", c) for i, c in enumerate(channels)), return_exceptions=True
+    )
+    assert [r for r in results if isinstance(r, Exception)] == []
