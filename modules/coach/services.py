@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
@@ -146,11 +145,19 @@ def do_send_message(*, user: User, session: CoachSession, text: str) -> CoachMes
         question = CoachMessage.objects.create(session=session, user=user, role=MessageRole.USER, text=text, created_at=now)
         if not session.title:
             session.title = text[:60]
-        session.last_activity_at = now
-        session.save(update_fields=["title", "last_activity_at"])
-        return _answer(user=user, session=session, question=question)
+        try:
+            return _answer(user=user, session=session, question=question)
+        except ServiceUnavailable:  # the question stays, and so does its place in the session list
+            _touch(session, now)
+            raise
     finally:
         release_lock(user)
+
+
+def _touch(session: CoachSession, when: dt.datetime) -> None:
+    """The session's title (set from its first question) and last activity, in one UPDATE."""
+    CoachSession.objects.filter(id=session.id).update(title=session.title, last_activity_at=when)
+    session.last_activity_at = when
 
 
 def _answer(*, user: User, session: CoachSession, question: CoachMessage) -> CoachMessage:
@@ -190,19 +197,19 @@ def _answer(*, user: User, session: CoachSession, question: CoachMessage) -> Coa
         push_to_user_queued(user.pk, "coach_error", {"session_id": str(session.id), "message_id": str(reply_id)})
         raise ServiceUnavailable("The coach engine sent an empty answer; try again", code="coach_unavailable", retry_after=10)
     usage = usage or Usage(0, 0)
-    with transaction.atomic():
-        reply = CoachMessage.objects.create(
-            id=reply_id,
-            session=session,
-            user=user,
-            role=MessageRole.ASSISTANT,
-            text=full,
-            tokens_in=usage.tokens_in,
-            tokens_out=usage.tokens_out,
-            engine=engine.name,
-            context_sections=grounding.sections,
-        )
-        CoachSession.objects.filter(id=session.id).update(last_activity_at=reply.created_at)
+    reply = CoachMessage.objects.create(
+        id=reply_id,
+        session=session,
+        user=user,
+        role=MessageRole.ASSISTANT,
+        text=full,
+        tokens_in=usage.tokens_in,
+        tokens_out=usage.tokens_out,
+        engine=engine.name,
+        context_sections=grounding.sections,
+    )
+    # One UPDATE for the question and the reply (a sort key: no transaction needed around the two).
+    _touch(session, reply.created_at)
     push_to_user_queued(
         user.pk,
         "coach_done",
