@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import uuid
+from collections.abc import Iterator
 from functools import cache as cache_fn
 from importlib import import_module
 from typing import Any
@@ -33,13 +36,42 @@ def user_cache_key(user_id: Any) -> str:
     return f"authuser:{user_id}"
 
 
+# User rows already read during this write request (the caller, rows a service loaded with what it
+# changed), so the handlers that run on its commit (notifications) need not read them again: a booking
+# request's tutor row was a cache miss, a SELECT and a SET on every request. Set up around write
+# requests by core.api.public_cache; outside one, remember_users does nothing.
+_request_users: contextvars.ContextVar[dict[uuid.UUID, User] | None] = contextvars.ContextVar("request_users", default=None)
+
+
+@contextlib.contextmanager
+def request_user_rows() -> Iterator[None]:
+    token = _request_users.set({})
+    try:
+        yield
+    finally:
+        _request_users.reset(token)
+
+
+def remember_users(*users: User | None) -> None:
+    known = _request_users.get()
+    if known is not None:
+        for user in users:
+            if user is not None:
+                known[user.pk] = user
+
+
 def cached_user(user_id: Any) -> User | None:
-    """The user row from the auth cache (dropped on every save), else the database; None if gone.
+    """The user row read earlier in this request, else the auth cache (dropped on every save), else
+    the database; None if gone.
 
     For code that only reads a user (handlers that notify someone); never lock or save it."""
     if user_id is None:
         return None
-    key = user_cache_key(uuid.UUID(str(user_id)))
+    uid = uuid.UUID(str(user_id))
+    known = _request_users.get()
+    if known and uid in known:
+        return known[uid]
+    key = user_cache_key(uid)
     return cache.get(key) or _load_user(user_id, key)
 
 
@@ -53,6 +85,9 @@ def _load_user(user_id: Any, key: str) -> User | None:
 
 def forget_cached_user(user_id: Any) -> None:
     cache.delete(user_cache_key(user_id))
+    known = _request_users.get()
+    if known:
+        known.pop(uuid.UUID(str(user_id)), None)
 
 
 def _session_data(session_key: str, user_key: str) -> tuple[dict[str, Any] | None, User | None]:
@@ -126,6 +161,7 @@ class JWTBearer(HttpBearer):
         if user is not None:
             request.user = user
             request._api_user_id = user.pk  # type: ignore[attr-defined] - core.api.public_cache
+            remember_users(user)
         return user
 
 

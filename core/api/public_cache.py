@@ -116,7 +116,10 @@ class PublicReadCacheMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            with deferred_bumps() as pending:  # every namespace the write changed, in one round trip at the end
+            from core.api.auth import request_user_rows
+
+            # Every namespace the write changed, in one round trip at the end; user rows read once.
+            with deferred_bumps() as pending, request_user_rows():
                 response = self.get_response(request)
                 user_id = getattr(request, "_api_user_id", None)  # set by JWTBearer
                 if user_id is not None and response.status_code < 400:

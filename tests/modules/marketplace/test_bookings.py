@@ -356,3 +356,38 @@ def test_a_request_not_confirmed_before_its_start_expires(student, client_for, t
     assert expire_pending_bookings() == 1
     detail = client_for(student).get(f"/marketplace/bookings/{booking_id}").json()
     assert detail["status"] == "expired" and detail["history"][-1]["action"] == "expired"
+
+
+def test_request_and_confirm_tell_the_other_party_in_a_bounded_number_of_statements(
+    student, client_for, tutor_profile, subject, django_capture_on_commit_callbacks
+):
+    """The write paths the benchmark drives, with their commit handlers (notification, e-mail
+    delivery row, reminder row, outbox): a regression guard on statements per request (on full data
+    they went from 22 to 14 for a request and from 28 to 13 for a confirmation)."""
+    from core.testing import count_queries, describe
+    from modules.notifications.models import Notification, SessionReminder
+
+    def before_the_email_task(ctx: object) -> list[str]:
+        """Tests run django-q tasks inline (sync); the request's own statements end where the e-mail
+        task takes its delivery."""
+        sql = [q["sql"] for q in ctx.captured_queries]  # type: ignore[attr-defined]
+        end = next((i for i, q in enumerate(sql) if "SET \"status\" = 'sending'" in q), len(sql))
+        return sql[:end]
+
+    api, tutor_api = client_for(student), client_for(tutor_profile.user)
+    api.get("/marketplace/bookings")  # sessions and users warm, as for a signed-in client
+    tutor_api.get("/marketplace/bookings")
+    with count_queries() as created, django_capture_on_commit_callbacks(execute=True):
+        res = book(api, tutor_profile, subject, future(3, 10))
+    assert res.status_code == 201, res.content
+    assert res.json()["tutor"]["name"] == tutor_profile.user.full_name and res.json()["subject"]["name"] == subject.name
+    assert Notification.objects.filter(user=tutor_profile.user, type="marketplace.booking_requested").count() == 1
+    with count_queries() as confirmed, django_capture_on_commit_callbacks(execute=True):
+        res = tutor_api.post(f"/marketplace/bookings/{res.json()['id']}/confirm")
+    assert res.status_code == 200, res.content
+    assert [h["action"] for h in res.json()["history"]] == ["requested", "confirmed"]
+    assert Notification.objects.filter(user=student, type="marketplace.booking_confirmed").count() == 1
+    assert SessionReminder.objects.filter(booking_id=res.json()["id"]).exists()
+    # Savepoints stand in for BEGIN/COMMIT inside the test's transaction.
+    assert len(before_the_email_task(created)) <= 14, describe(created)
+    assert len(before_the_email_task(confirmed)) <= 14, describe(confirmed)
