@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -41,9 +42,15 @@ def _check_channel_layer() -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")
-    channel = async_to_sync(layer.new_channel)()
-    async_to_sync(layer.send)(channel, {"type": "health.ping"})
-    message = async_to_sync(layer.receive)(channel)
+
+    async def round_trip() -> dict:
+        # One coroutine (one event loop): the pub/sub layer keeps a channel's subscription per loop,
+        # so three async_to_sync calls would wait forever on a channel their loop never subscribed.
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "health.ping"})
+        return await asyncio.wait_for(layer.receive(channel), timeout=3)
+
+    message = async_to_sync(round_trip)()
     if message.get("type") != "health.ping":
         raise RuntimeError("channel layer returned something else")
 

@@ -6,6 +6,7 @@ The system Redis (6379) is never touched: every test here that stops Redis stops
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -82,6 +83,11 @@ class RedisProcess:
                 "default": {
                     "BACKEND": "channels_redis.core.RedisChannelLayer",
                     "CONFIG": {"hosts": [self.url], "capacity": 1000, "expiry": 30, "prefix": "reliability:asgi"},
+                }
+                if os.environ.get("CHANNEL_BACKEND") == "core"
+                else {  # the production default (settings.base)
+                    "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                    "CONFIG": {"hosts": [self.url], "prefix": "reliability:asgi"},
                 }
             },
         }
