@@ -155,13 +155,13 @@ _deferred: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("def
 
 
 @contextlib.contextmanager
-def deferred_bumps(*extra: str) -> Iterator[set[str]]:
+def deferred_bumps() -> Iterator[set[str]]:
     """Around a write request: ``bump_now_and_on_commit`` only collects its namespaces here, and they
     are bumped once, in one round trip, when the block ends. The request's transactions have
     committed by then, so a reader that cached the pre-commit state meanwhile is invalidated as well;
     a write request used to spend up to 8 round trips on the same few namespaces. Names added to the
-    yielded set (or passed as ``extra``) are bumped with them."""
-    pending: set[str] = set(extra)
+    yielded set are bumped with them."""
+    pending: set[str] = set()
     token = _deferred.set(pending)
     try:
         yield pending

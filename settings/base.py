@@ -166,48 +166,51 @@ if REDIS_URL:
             "TIMEOUT": 300,
         }
     }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py 8 reads with a 5 s socket timeout by default, and channels-redis waits for
-                # messages with a 5 s BZPOPMIN: the read timed out as the reply arrived and killed the
-                # socket's consumer (daphne closed it with 1011; 2 of 1,000 in the fan-out benchmark).
-                # redis-py 8's asyncio pool also stops at 100 connections and then raises: 1,000 sockets
-                # closing at once failed 600-1,500 group leaves in the fan-out benchmark (dead channels
-                # left in users' groups for a day). Connections open only as a burst needs them.
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "socket_timeout": env_int("CHANNEL_SOCKET_TIMEOUT", 30),
-                        "max_connections": env_int("CHANNEL_MAX_CONNECTIONS", 1000),
-                    }
-                ],
-                # One group per user keeps group_send to one Redis call per socket of that user.
-                # Every socket of one daphne process shares ONE Redis key (the process's channel
-                # prefix), so capacity bounds that process's whole backlog, not one socket's: at
-                # 1,000, a fan-out to 1,000 sockets lost 3 messages silently. Drops left are counted
-                # (core.realtime.push) and the short expiry keeps a stalled process from piling up.
-                "capacity": env_int("CHANNEL_CAPACITY", 100_000),
-                "expiry": 30,
-                "group_expiry": 86400,
-                "prefix": env_str("CACHE_KEY_PREFIX", "tutoring") + ":asgi",
-            },
+    # redis-py 8 reads with a 5 s socket timeout by default, and channels-redis's list layer waits for
+    # messages with a 5 s BZPOPMIN: the read timed out as the reply arrived and killed the socket's
+    # consumer (daphne closed it with 1011; 2 of 1,000 in the fan-out benchmark). redis-py 8's asyncio
+    # pool also stops at 100 connections and then raises: 1,000 sockets closing at once failed 600-1,500
+    # group leaves in the fan-out benchmark (dead channels left in users' groups for a day).
+    # Connections open only as a burst needs them.
+    _channel_hosts = [
+        {
+            "address": REDIS_URL,
+            "socket_timeout": env_int("CHANNEL_SOCKET_TIMEOUT", 30),
+            "max_connections": env_int("CHANNEL_MAX_CONNECTIONS", 1000),
         }
-    }
+    ]
+    _channel_prefix = env_str("CACHE_KEY_PREFIX", "tutoring") + ":asgi"
     if env_str("CHANNEL_BACKEND", "pubsub") == "pubsub":
         # The default: Redis pub/sub. One PUBLISH per push, and each daphne process's subscriber
-        # connection hands messages to its sockets in memory, where the list layer above (CHANNEL_BACKEND
-        # =core) takes each socket's message off Redis with its own round trips, one after another:
-        # fan-out to 1,000 sockets on 2 daphne processes, p50 330-350 ms with it, 15-90 ms with pub/sub.
-        # No backlog either way that matters here: a socket not connected when a push is published
-        # does not get it. After a Redis restart the subscriber reconnects and subscribes again.
-        CHANNEL_LAYERS["default"] = {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {
-                "hosts": CHANNEL_LAYERS["default"]["CONFIG"]["hosts"],
-                "prefix": env_str("CACHE_KEY_PREFIX", "tutoring") + ":asgi",
-            },
+        # connection hands messages to its sockets in memory, where the list layer (CHANNEL_BACKEND=core)
+        # takes each socket's message off Redis with its own round trips, one after another: fan-out to
+        # 1,000 sockets on 2 daphne processes, p50 330-350 ms with it, 15-90 ms with pub/sub. No backlog
+        # either way that matters here: a socket not connected when a push is published does not get
+        # it. After a Redis restart the subscriber reconnects and subscribes again.
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": _channel_hosts, "prefix": _channel_prefix},
+            }
+        }
+    else:
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": _channel_hosts,
+                    # One group per user keeps group_send to one Redis call per socket of that user.
+                    # Every socket of one daphne process shares ONE Redis key (the process's channel
+                    # prefix), so capacity bounds that process's whole backlog, not one socket's: at
+                    # 1,000, a fan-out to 1,000 sockets lost 3 messages silently. Drops left are
+                    # counted (core.realtime.push) and the short expiry keeps a stalled process from
+                    # piling up.
+                    "capacity": env_int("CHANNEL_CAPACITY", 100_000),
+                    "expiry": 30,
+                    "group_expiry": 86400,
+                    "prefix": _channel_prefix,
+                },
+            }
         }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"}}

@@ -28,6 +28,7 @@ from core.cache import bump_now_and_on_commit
 from core.errors import BadRequest, Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.events import publish
 from core.models import Role, User
+from core.permissions import get_owned
 from modules.marketplace import events as ev
 from modules.marketplace.availability import DayException, Rule, availability_utc, within_availability
 from modules.marketplace.models import (
@@ -594,16 +595,11 @@ def _reserve_credit(*, student: User, profile: TutorProfile, purchase_id: uuid.U
 def _lock_booking(booking_id: uuid.UUID, viewer: User | None) -> Booking:
     """Lock the booking row (with the names an answer shows, read in the same query); 404 when
     ``viewer`` (None for scheduled tasks) is neither a party nor an admin, as if it did not exist."""
-    booking = (
-        Booking.objects.select_for_update(of=("self",))
-        .select_related("tutor_user", "student", "subject")
-        .filter(pk=booking_id)
-        .first()
-    )
-    if booking is None or (
-        viewer is not None and viewer.role != Role.ADMIN and viewer.id not in (booking.student_id, booking.tutor_user_id)
-    ):
-        raise NotFound("No booking with that id, or you may not see it")
+    rows = Booking.objects.select_for_update(of=("self",)).select_related("tutor_user", "student", "subject")
+    if viewer is not None:
+        booking = get_owned(rows, user=viewer, owner_fields=("student", "tutor_user"), admin_override=True, id=booking_id)
+    elif (booking := rows.filter(pk=booking_id).first()) is None:
+        raise NotFound("No booking with that id")
     remember_users(booking.student, booking.tutor_user)  # the handlers telling them read them from here
     return booking
 
