@@ -26,10 +26,11 @@ import functools
 import logging
 import random
 import time
+import uuid
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connections, router, transaction
+from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connection, connections, router, transaction
 from django.db.models import Model
 
 from core.errors import Conflict
@@ -133,3 +134,17 @@ def insert_unless_conflict(obj: Model) -> bool:
         setattr(obj, meta.pk.attname, meta.pk.to_python(row[0]))
     obj._state.adding, obj._state.db = False, conn.alias
     return True
+
+
+def db_uuid(value: uuid.UUID) -> Any:
+    """A UUID parameter for hand-written SQL, as the backend stores it (PostgreSQL's uuid type; 32 hex
+    characters on SQLite, where Django's UUIDField does the same conversion)."""
+    return value if connection.features.has_native_uuid_field else value.hex
+
+
+def sql_exists(sql: str, params: list[Any]) -> bool:
+    """Whether ``SELECT 1 ... LIMIT 1`` finds a row. For checks on a hot path whose ORM form cost more
+    CPU to build than the database spent answering (about 1 ms against 0.2 ms per query)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None

@@ -11,6 +11,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from core.db import db_uuid, sql_exists
 from core.models import User
 from core.registry import HOOKS, UserExport, hooks
 from modules.marketplace.models import (
@@ -42,9 +43,16 @@ ERASED = "[removed at the user's request]"
 
 
 def contact_policy(sender: User, recipient: User) -> str | None:
-    shared = Booking.objects.filter(
-        Q(student=sender, tutor_user=recipient) | Q(student=recipient, tutor_user=sender), status__in=CONTACT_STATUSES
-    ).exists()
+    """A student and a tutor who share a booking (any state but declined or expired) may write.
+    Hand-written: it runs on every message sent."""
+    a, b = db_uuid(sender.pk), db_uuid(recipient.pk)
+    statuses = ", ".join(["%s"] * len(CONTACT_STATUSES))
+    shared = sql_exists(
+        f"""SELECT 1 FROM {Booking._meta.db_table}
+            WHERE ((student_id = %s AND tutor_user_id = %s) OR (student_id = %s AND tutor_user_id = %s))
+              AND status IN ({statuses}) LIMIT 1""",
+        [a, b, b, a, *CONTACT_STATUSES],
+    )
     return "shared booking" if shared else None
 
 
