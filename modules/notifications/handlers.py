@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from core.db import insert_unless_conflict
@@ -164,14 +165,19 @@ def _remember_session(evt: Any) -> None:
     student_id, tutor_id = _as_uuid(getattr(evt, "student_id", None)), _as_uuid(getattr(evt, "tutor_user_id", None))
     if booking_id is None or starts_at is None or not (student_id or tutor_id):
         return
-    moved = (
-        SessionReminder.objects.filter(booking_id=booking_id)
-        .exclude(starts_at=starts_at)
-        .update(student_id=student_id, tutor_id=tutor_id, starts_at=starts_at, reminded_24h_at=None, reminded_1h_at=None)
-    )
-    if not moved:  # the parties exist: a booking's student and tutor accounts cannot be deleted under it
-        insert_unless_conflict(
-            SessionReminder(booking_id=booking_id, student_id=student_id, tutor_id=tutor_id, starts_at=starts_at)
+    # One statement (PostgreSQL and SQLite 3.24+ both speak it) where update-then-insert made two on
+    # every confirmation. The parties exist: a booking's accounts cannot be deleted under it.
+    fields = {f.attname: f for f in SessionReminder._meta.concrete_fields}
+    values = {"booking_id": booking_id, "student_id": student_id, "tutor_id": tutor_id, "starts_at": starts_at}
+    table = SessionReminder._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {table} (booking_id, student_id, tutor_id, starts_at, reminded_24h_at, reminded_1h_at)
+                VALUES (%s, %s, %s, %s, NULL, NULL)
+                ON CONFLICT (booking_id) DO UPDATE SET student_id = excluded.student_id, tutor_id = excluded.tutor_id,
+                    starts_at = excluded.starts_at, reminded_24h_at = NULL, reminded_1h_at = NULL
+                WHERE {table}.starts_at <> excluded.starts_at""",
+            [fields[name].get_db_prep_value(value, connection) for name, value in values.items()],
         )
 
 

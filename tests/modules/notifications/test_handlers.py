@@ -68,6 +68,20 @@ def test_rescheduling_tells_both_and_moves_the_reminders(student, tutor, emit, b
     assert SessionReminder.objects.get().starts_at == later
 
 
+def test_a_redelivered_confirmation_keeps_sent_reminders_and_a_move_resets_them(student, tutor, emit, booking_fields):
+    fields = booking_fields()
+    emit("marketplace.booking_confirmed.v1", **fields)
+    sent = timezone.now()
+    SessionReminder.objects.update(reminded_24h_at=sent)
+    emit("marketplace.booking_confirmed.v1", **fields)  # the outbox redelivers it
+    row = SessionReminder.objects.get()
+    assert row.reminded_24h_at == sent and row.starts_at == fields["starts_at"]
+    later = fields["starts_at"] + dt.timedelta(days=2)
+    emit("marketplace.booking_rescheduled.v1", **{**fields, "starts_at": later})
+    row = SessionReminder.objects.get()
+    assert row.starts_at == later and row.reminded_24h_at is None and row.reminded_1h_at is None
+
+
 def test_reminders_24h_and_1h_before_a_session_once_each(student, tutor, emit, booking_fields):
     now = timezone.now()
     soon = booking_fields(starts_at=now + dt.timedelta(minutes=40))
