@@ -29,6 +29,7 @@ from core.testing import issue_access_token  # noqa: E402
 
 rng = random.Random(7)
 N = int(os.environ.get("BENCH_LINES", "2000"))
+CREATED_MARK = "bench-create"
 
 
 def line(method: str, path: str, token: str = "", body: dict | None = None) -> str:
@@ -84,8 +85,11 @@ def main(out: Path) -> None:
             "tutorprofile_id", "subject_id"
         ):
             subj_by_tutor.setdefault(pid, sid)
-        # Never a slot the data (or an earlier run) already holds: skip tutor-days and student-days
-        # with an active booking in the window, and give each student at most one booking a day.
+        # The bookings an earlier run's creation scenario made (marked in their notes) go first, so the
+        # scenario finds the same free days on every run instead of using them up.
+        Booking.objects.filter(notes=CREATED_MARK).delete()
+        # Never a slot the data already holds: skip tutor-days and student-days with an active booking
+        # in the window, and give each student at most one booking a day.
         window = (today + dt.timedelta(days=3), today + dt.timedelta(days=51))
         active = Booking.objects.filter(
             status__in=["pending", "confirmed"], starts_at__date__gte=window[0], starts_at__date__lte=window[1]
@@ -117,6 +121,7 @@ def main(out: Path) -> None:
                         "starts_at": local.astimezone(dt.UTC).isoformat(),
                         "duration_minutes": 60,
                         "mode": "online",
+                        "notes": CREATED_MARK,
                     },
                 )
             )
