@@ -32,6 +32,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 # Routes anyone may call without a token, and why.
 PUBLIC: dict[tuple[str, str], str] = {
+    ("GET", "courses"): "the course catalogue (published courses only)",
     ("GET", "marketplace/subjects"): "the subject catalogue",
     ("GET", "marketplace/tutors"): "tutor search",
     ("GET", "marketplace/tutors/{tutor_id}"): "a public tutor profile",

@@ -195,12 +195,21 @@ def test_the_catalogue_filters(course_factory, make_user, student, client_for):
     assert titles(page_size=2, page=2) in (["Algebra"], ["Calculus"], ["French verbs"])
 
 
+def test_the_catalogue_is_public_and_shows_only_published_courses(course_factory, client_for):
+    course_factory(title="Open")
+    course_factory(title="Draft", published=False)
+    res = client_for(None).get("/courses")
+    assert res.status_code == 200
+    assert [c["title"] for c in res.json()["items"]] == ["Open"]
+
+
 def test_the_catalogue_runs_a_fixed_number_of_queries(course_factory, student, client_for, django_assert_num_queries):
     api = client_for(student)
     course_factory()
     api.get("/courses")
-    with django_assert_num_queries(0):  # a hit: the shared catalogue cache (the caller comes from the cache)
+    with django_assert_num_queries(0):  # a hit: the shared catalogue cache, for every caller
         assert api.get("/courses")["X-Cache"] == "hit"
+        assert client_for(None).get("/courses")["X-Cache"] == "hit"
     course_factory(title="Course 0")  # a write: the next read is a miss
     with django_assert_num_queries(2):  # COUNT, page
         assert api.get("/courses").json()["total"] == 2
