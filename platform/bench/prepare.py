@@ -225,7 +225,7 @@ def main(out: Path) -> None:
         subjects_c = sorted({c[1] for c in catalogue})
         words_c = ["algebra", "physics", "python", "exam", "essay", "chess", "french", "statistics", "revision", "piano"]
         course_list = []
-        for i in range(N):
+        for _ in range(N):
             params = [
                 f"subject={quote(rng.choice(subjects_c))}",  # "Computer Science": a raw space breaks the request line
                 f"q={rng.choice(words_c)}",

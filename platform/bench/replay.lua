@@ -12,10 +12,17 @@ local counter = 0
 local threads = {}
 filler = 0
 s5xx = 0
--- BENCH_COUNT_5XX=1 (the soak): count server errors apart from other non-2xx answers (429, 409).
+s401, s404, s409, s429, s4xx = 0, 0, 0, 0, 0
+-- BENCH_COUNT_5XX=1 (the soak, and run.py with BENCH_COUNT_STATUS=1): name the non-2xx answers, server
+-- errors apart from 401, 404, 409, 429 and other 4xx. Off by default: a response() hook costs wrk CPU.
 if os.getenv("BENCH_COUNT_5XX") == "1" then
   function response(status, headers, body)
-    if status >= 500 then s5xx = s5xx + 1 end
+    if status >= 500 then s5xx = s5xx + 1
+    elseif status == 401 then s401 = s401 + 1
+    elseif status == 404 then s404 = s404 + 1
+    elseif status == 409 then s409 = s409 + 1
+    elseif status == 429 then s429 = s429 + 1
+    elseif status >= 400 then s4xx = s4xx + 1 end
   end
 end
 
@@ -66,12 +73,14 @@ function done(summary, latency, requests)
   local e = summary.errors
   local fill = 0
   local errors5xx = 0
+  local named = {s401 = 0, s404 = 0, s409 = 0, s429 = 0, s4xx = 0}
   for _, thread in ipairs(threads) do
     fill = fill + (tonumber(thread:get("filler")) or 0)
     errors5xx = errors5xx + (tonumber(thread:get("s5xx")) or 0)
+    for k, v in pairs(named) do named[k] = v + (tonumber(thread:get(k)) or 0) end
   end
   io.write(string.format(
-    'BENCH_JSON {"requests":%d,"filler":%d,"s5xx":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%d,"p95":%d,"p99":%d,"mean":%.1f,"max":%d}\n',
-    summary.requests, fill, errors5xx, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    'BENCH_JSON {"requests":%d,"filler":%d,"s5xx":%d,"s401":%d,"s404":%d,"s409":%d,"s429":%d,"s4xx":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%d,"p95":%d,"p99":%d,"mean":%.1f,"max":%d}\n',
+    summary.requests, fill, errors5xx, named.s401, named.s404, named.s409, named.s429, named.s4xx, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.mean, latency.max))
 end

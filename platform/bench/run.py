@@ -231,6 +231,8 @@ def wrk(file: Path, connections: int, seconds: int, once: bool = False, offset: 
         "BENCH_ONCE": "1" if once else "0",
         "BENCH_OFFSET": str(offset),
         "BENCH_LIMIT": str(limit),
+        # BENCH_COUNT_STATUS=1 names the non-2xx answers (a response() hook; it costs wrk some CPU).
+        "BENCH_COUNT_5XX": "1" if os.environ.get("BENCH_COUNT_STATUS") == "1" else os.environ.get("BENCH_COUNT_5XX", "0"),
     }
     proc = subprocess.run(
         [
@@ -270,7 +272,12 @@ def wrk(file: Path, connections: int, seconds: int, once: bool = False, offset: 
         "errors": errors,
         "socket_errors": raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
         "non_2xx": raw["status"],
-        "server_errors": raw.get("s5xx", 0),  # counted only with BENCH_COUNT_5XX=1
+        "server_errors": raw.get("s5xx", 0),  # counted only with BENCH_COUNT_5XX=1 or BENCH_COUNT_STATUS=1
+        **(
+            {"non_2xx_by_status": {k[1:]: raw[k] for k in ("s401", "s404", "s409", "s429", "s4xx") if raw.get(k)}}
+            if raw["status"]
+            else {}
+        ),
         "requests": raw["requests"],
     }
 
