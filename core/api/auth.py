@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache as cache_fn
 from importlib import import_module
 from typing import Any
@@ -90,21 +90,33 @@ def forget_cached_user(user_id: Any) -> None:
         known.pop(uuid.UUID(str(user_id)), None)
 
 
-def _session_data(session_key: str, user_key: str) -> tuple[dict[str, Any] | None, User | None]:
-    """The session's data and the cached user in one cache round trip (cached_db sessions)."""
+def _session_data(
+    session_key: str, user_key: str, extra_keys: list[str]
+) -> tuple[dict[str, Any] | None, User | None, dict[str, Any]]:
+    """The session's data, the cached user and ``extra_keys`` in one cache round trip (cached_db
+    sessions)."""
     store = _session_store()(session_key)
     cache_key = getattr(store, "cache_key", None)
-    found = cache.get_many([cache_key, user_key]) if cache_key else cache.get_many([user_key])
+    found = cache.get_many([cache_key, user_key, *extra_keys] if cache_key else [user_key, *extra_keys])
     data = found.get(cache_key) if cache_key else None
     if data is None:
         data = store.load()  # the database (and refills the cache); {} and no key when gone or expired
         if not store.session_key:
-            return None, None
-    return data, found.get(user_key)
+            return None, None, {}
+    return data, found.get(user_key), {k: found[k] for k in extra_keys if k in found}
 
 
 def user_from_access_token(token: str) -> User | None:
-    """The usable user a JWT access token stands for, or None (bad, expired, revoked, inactive).
+    """The usable user a JWT access token stands for, or None (bad, expired, revoked, inactive)."""
+    return authenticate_token(token)[0]
+
+
+def authenticate_token(
+    token: str, extra_keys: Callable[[uuid.UUID], list[str]] | None = None
+) -> tuple[User | None, dict[str, Any]]:
+    """The usable user a JWT access token stands for (or None), and the cache values of
+    ``extra_keys(subject)`` read in the same round trip (core.api.public_cache: the version keys of
+    the caller's cached reads). Those values are meaningless when the user is None.
 
     What allauth's stateful validation checks, in one cache round trip instead of a session read
     plus a user query: the signature and expiry, the session the token names still existing (logout
@@ -115,34 +127,34 @@ def user_from_access_token(token: str) -> User | None:
     try:
         payload = decode_token(token, "access")
         if payload is None:
-            return None
+            return None, {}
         session_key = session_key_from_sid(payload["sid"])
         if not session_key:
-            return None
+            return None, {}
         subject = uuid.UUID(payload["sub"])
     except Exception:  # noqa: BLE001 - any malformed token is simply not a login
-        return None
+        return None, {}
     user_key = user_cache_key(subject)
-    data, user = _session_data(session_key, user_key)
+    data, user, extra = _session_data(session_key, user_key, extra_keys(subject) if extra_keys else [])
     if not data:
-        return None
+        return None, {}
     try:
         if uuid.UUID(str(data.get(SESSION_KEY))) != subject:
-            return None
+            return None, {}
     except ValueError:
-        return None
+        return None, {}
     user = user or _load_user(subject, user_key)
     if user is None:
-        return None
+        return None, {}
     session_hash = data.get(HASH_SESSION_KEY) or ""
     if not session_hash or not (
         constant_time_compare(session_hash, user.get_session_auth_hash())
         or any(constant_time_compare(session_hash, h) for h in user.get_session_auth_fallback_hash())
     ):
-        return None
+        return None, {}
     if not user.is_usable:
-        return None
-    return user
+        return None, {}
+    return user, extra
 
 
 @cache_fn

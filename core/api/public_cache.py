@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,8 @@ from django.http import HttpRequest, HttpResponse
 from core.cache import deferred_bumps, user_writes_namespace
 
 Namespaces = Callable[[dict[str, str]], Sequence[str]]
-UserNamespaces = Callable[[Any, dict[str, str]], Sequence[str]]
+# Receives the caller's id (the token's subject) and the path's named groups.
+UserNamespaces = Callable[[uuid.UUID, dict[str, str]], Sequence[str]]
 # Headers the inner layers add that a hit must carry too; ids and counters are per request.
 _SKIPPED_HEADERS = {"x-request-id", "x-db-queries", "x-cache", "content-length"}
 
@@ -72,7 +74,7 @@ def register_public_read(path_regex: str, namespaces: Namespaces, ttl: int) -> N
 def register_private_read(path_regex: str, namespaces: UserNamespaces, ttl: int) -> None:
     """Serve GET ``path_regex`` to each authenticated caller from the cache, keyed by the caller.
 
-    ``namespaces(user, groups)`` names the namespaces (usually the caller's own) that writes bump.
+    ``namespaces(user_id, groups)`` names the namespaces (usually the caller's own) that writes bump.
     Keep ``ttl`` short where the answer also moves with the clock (upcoming, refund cut-offs).
     """
     pattern = re.compile(path_regex)
@@ -96,8 +98,14 @@ def _match(routes: Sequence[Any], path: str) -> tuple[Any, dict[str, str]] | Non
     return None
 
 
-def _key(request: HttpRequest, prefix: str, namespaces: Sequence[str]) -> str:
-    versions = cache.get_many([f"v:{ns}" for ns in namespaces])
+def _version_keys(namespaces: Sequence[str]) -> list[str]:
+    return [f"v:{ns}" for ns in namespaces]
+
+
+def _key(request: HttpRequest, prefix: str, namespaces: Sequence[str], versions: dict[str, Any] | None = None) -> str:
+    """The answer's key under the namespaces' current versions (read here unless given)."""
+    if versions is None:
+        versions = cache.get_many(_version_keys(namespaces))
     stamp = ".".join(str(versions.get(f"v:{ns}") or 0) for ns in namespaces)  # a first bump makes 1
     raw = f"{request.path_info}?{_normalised_query(request.META.get('QUERY_STRING', ''))}"
     return f"{prefix}:{stamp}:{hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()}"
@@ -137,14 +145,22 @@ class PublicReadCacheMiddleware:
         token = _bearer_token(request)
         if not token:
             return self.get_response(request)  # the view answers 401
-        from core.api.auth import user_from_access_token
+        from core.api.auth import authenticate_token
 
-        user = user_from_access_token(token)
+        route, groups = matched
+        namespaces: list[str] = []
+
+        def version_keys(user_id: uuid.UUID) -> list[str]:
+            namespaces.extend(route.namespaces(user_id, groups))
+            return _version_keys(namespaces)
+
+        # The namespaces' versions come in the session's round trip, keyed by the token's subject:
+        # a hit costs two cache round trips (session and versions, then the answer), not three.
+        user, versions = authenticate_token(token, version_keys)
         request._bearer_auth = (token, user)  # type: ignore[attr-defined] - JWTBearer reuses it
         if user is None:
             return self.get_response(request)
-        route, groups = matched
-        return self._serve(request, _key(request, f"pv:{user.pk}", route.namespaces(user, groups)), route.ttl)
+        return self._serve(request, _key(request, f"pv:{user.pk}", namespaces, versions), route.ttl)
 
     def _serve(self, request: HttpRequest, key: str, ttl: int) -> HttpResponse:
         stored = cache.get(key)

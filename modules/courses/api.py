@@ -52,8 +52,8 @@ def register_reads() -> None:
     one copy for every caller plus the caller's "enrolled" flag.)"""
     prefix = r"^/api/v1/courses"
 
-    def mine(user: Any, groups: dict[str, str]) -> list[str]:
-        return [services.NS_CATALOGUE, services.student_namespace(user.pk)]
+    def mine(user_id: Any, groups: dict[str, str]) -> list[str]:
+        return [services.NS_CATALOGUE, services.student_namespace(user_id)]
 
     register_public_read(prefix + r"$", lambda groups: [services.NS_CATALOGUE], CATALOGUE_TTL)
     register_private_read(prefix + r"/enrolled$", mine, PRIVATE_TTL)

@@ -89,7 +89,7 @@ def register_public_reads() -> None:
     register_public_read(prefix + rf"/tutors/{_UUID}$", public, PUBLIC_TTL)
     register_public_read(prefix + rf"/tutors/{_UUID}/reviews$", public, PUBLIC_TTL)
     # The caller's own bookings; 30 s bounds what moves with the clock (upcoming, refund cut-off).
-    register_private_read(prefix + r"/bookings$", lambda user, groups: [services.bookings_namespace(user.pk)], 30)
+    register_private_read(prefix + r"/bookings$", lambda user_id, groups: [services.bookings_namespace(user_id)], 30)
     register_public_read(
         prefix + rf"/tutors/(?P<tutor_id>{_UUID})/slots$",
         lambda groups: [services.NS_PUBLIC, services.slots_namespace(uuid.UUID(groups["tutor_id"]))],

@@ -22,7 +22,7 @@ class MessagingConfig(ModuleConfig):
         from core.cache import user_writes_namespace
 
         # The caller's own writes, and what the other party does (services.invalidate_threads_of).
-        mine = lambda user, groups: [user_writes_namespace(user.pk), services.threads_namespace(user.pk)]  # noqa: E731
+        mine = lambda user_id, groups: [user_writes_namespace(user_id), services.threads_namespace(user_id)]  # noqa: E731
         for path in (r"threads", r"threads/[0-9a-fA-F-]{32,36}/messages", r"unread-count"):
             register_private_read(rf"^/api/v1/messaging/{path}$", mine, 60)
         hooks.register(HOOKS.USER_ERASE, self.label, services.erase_user)

@@ -32,7 +32,7 @@ class NotificationsConfig(ModuleConfig):
         from core.cache import user_writes_namespace
 
         # The caller's own writes (read, delete), and new notifications (services.notify_user).
-        mine = lambda user, groups: [user_writes_namespace(user.pk), services.centre_namespace(user.pk)]  # noqa: E731
+        mine = lambda user_id, groups: [user_writes_namespace(user_id), services.centre_namespace(user_id)]  # noqa: E731
         for path in (r"", r"/unread-count"):
             register_private_read(rf"^/api/v1/notifications{path}$", mine, 60)
         hooks.register(HOOKS.USER_ERASE, self.label, services.erase_user)

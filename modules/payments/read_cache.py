@@ -59,8 +59,8 @@ def register_reads() -> None:
     from modules.payments.models import Payment, Refund
 
     prefix = r"^/api/v1/payments"
-    register_private_read(prefix + r"/wallet(/entries)?$", lambda user, groups: [wallet_namespace(user.pk)], TTL)
-    register_private_read(prefix + r"/mine$", lambda user, groups: [payments_namespace(user.pk)], TTL)
+    register_private_read(prefix + r"/wallet(/entries)?$", lambda user_id, groups: [wallet_namespace(user_id)], TTL)
+    register_private_read(prefix + r"/mine$", lambda user_id, groups: [payments_namespace(user_id)], TTL)
     post_save.connect(on_payment_saved, sender=Payment, dispatch_uid="payments.cache.payment_saved")
     post_delete.connect(on_payment_saved, sender=Payment, dispatch_uid="payments.cache.payment_deleted")
     post_save.connect(on_refund_saved, sender=Refund, dispatch_uid="payments.cache.refund_saved")

@@ -28,7 +28,7 @@ class TrackerConfig(ModuleConfig):
 
         # Only the student's own writes change these (plus schedules that mark plans missed or
         # assignments overdue, and the date: the 60 s bound).
-        own = lambda user, groups: [user_writes_namespace(user.pk)]  # noqa: E731
+        own = lambda user_id, groups: [user_writes_namespace(user_id)]  # noqa: E731
         for path in ("dashboard", "dashboard/streak", "gpa"):
             register_private_read(rf"^/api/v1/tracker/{path}$", own, 60)
         # Rows saved outside an API write (schedules, other modules' ports, scripts) too.

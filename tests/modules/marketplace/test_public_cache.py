@@ -125,3 +125,34 @@ def test_a_revoked_token_gets_401_not_a_cached_list(client_for: Callable[..., Ap
     student.is_active = False
     student.save()
     assert api.get("/marketplace/bookings").status_code == 401
+
+
+def test_a_private_hit_reads_the_cache_twice(client_for: Callable[..., ApiClient], student: Any, monkeypatch: Any) -> None:
+    """The session, the user row and the caller's namespace versions in one round trip, then the
+    answer: two cache reads for a cached private list (three before the versions joined the first).
+    The spy only records the outermost calls (a local-memory get_many calls get per key); the cache
+    answers as it always does."""
+    from django.core.cache import cache
+
+    api = client_for(student)
+    assert api.get("/marketplace/bookings")["X-Cache"] == "miss"
+    reads: list[str] = []
+    depth = [0]
+
+    def spy(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if not depth[0]:
+                reads.append(name)
+            depth[0] += 1
+            try:
+                return real(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        return call
+
+    for name in ("get", "get_many"):
+        monkeypatch.setattr(cache, name, spy(name, getattr(cache, name)))
+    hit = api.get("/marketplace/bookings")
+    assert hit["X-Cache"] == "hit" and hit.json()["total"] == 0
+    assert reads == ["get_many", "get"]
