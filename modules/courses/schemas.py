@@ -92,6 +92,11 @@ def _check_currency(v: str | None) -> str | None:
     return v.upper()
 
 
+# The rule _check_url enforces, stated in the OpenAPI schema for clients and contract tests (pydantic's
+# own pattern check would replace the error message with the regex).
+HTTP_URL_RULE = {"pattern": r"^(https?://.*)?$"}
+
+
 def _check_url(v: str | None) -> str | None:
     if v and not v.startswith(("https://", "http://")):
         raise ValueError("must be an http(s) URL")
@@ -101,7 +106,7 @@ def _check_url(v: str | None) -> str | None:
 class LessonIn(WriteSchema):
     title: str = Field(..., min_length=1, max_length=200)
     content_type: Literal["video", "document", "text", "quiz"]
-    video_url: str = Field("", max_length=500)
+    video_url: str = Field("", max_length=500, json_schema_extra=HTTP_URL_RULE)
     body: str = Field("", max_length=100_000)
     questions: list[QuestionIn] = Field(default_factory=list, max_length=100)
     duration_minutes: int = Field(0, ge=0, le=24 * 60)
@@ -127,7 +132,7 @@ class LessonIn(WriteSchema):
 class LessonPatch(WriteSchema):
     refuse_null = "__all__"  # omit a field to leave it unchanged; its column cannot be empty
     title: str | None = Field(None, min_length=1, max_length=200)
-    video_url: str | None = Field(None, max_length=500)
+    video_url: str | None = Field(None, max_length=500, json_schema_extra=HTTP_URL_RULE)
     body: str | None = Field(None, max_length=100_000)
     questions: list[QuestionIn] | None = Field(None, max_length=100)
     duration_minutes: int | None = Field(None, ge=0, le=24 * 60)
