@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connection, connections, router, transaction
-from django.db.models import Model
+from django.db.models import Model, UUIDField
 
 from core.errors import Conflict
 
@@ -136,10 +136,13 @@ def insert_unless_conflict(obj: Model) -> bool:
     return True
 
 
+_UUID_FIELD = UUIDField()
+
+
 def db_uuid(value: uuid.UUID) -> Any:
-    """A UUID parameter for hand-written SQL, as the backend stores it (PostgreSQL's uuid type; 32 hex
-    characters on SQLite, where Django's UUIDField does the same conversion)."""
-    return value if connection.features.has_native_uuid_field else value.hex
+    """A UUID parameter for hand-written SQL, as Django's UUIDField stores it (PostgreSQL's uuid type;
+    32 hex characters on SQLite)."""
+    return _UUID_FIELD.get_db_prep_value(value, connection)
 
 
 def sql_exists(sql: str, params: list[Any]) -> bool:

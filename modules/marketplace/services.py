@@ -493,7 +493,8 @@ def do_request_booking(
         raise BadRequest("You cannot book yourself", code="self_booking")
     if subject is None:
         raise BadRequest("This tutor does not teach that subject", code="subject_not_taught")
-    profile.user = cached_user(profile.user_id)  # and the handlers telling the tutor read it from there
+    profile.user = cached_user(profile.user_id)
+    remember_users(profile.user)  # the handlers telling the tutor read it from here
     starts_at = aware(starts_at)
     for attempt in (1, 2):  # one retry after a deadlock or serialisation failure; never after a real overlap
         try:

@@ -137,16 +137,8 @@ def _send_context(sender: User, recipient_id: uuid.UUID) -> tuple[User, bool, Th
     thread_id = recipient.pair_thread
     thread = None
     if thread_id is not None:
-        thread = Thread.from_db("default", ["id", "user_low_id", "user_high_id"], [uuid.UUID(str(thread_id)), low, high])
+        thread = Thread.from_db(connection.alias, ["id", "user_low_id", "user_high_id"], [uuid.UUID(str(thread_id)), low, high])
     return recipient, bool(recipient.either_blocks), thread
-
-
-def _touch_thread(thread_id: uuid.UUID, when: dt.datetime) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Thread._meta.db_table} SET last_message_at = %s WHERE id = %s",
-            [Thread._meta.get_field("last_message_at").get_db_prep_value(when, connection), db_uuid(thread_id)],
-        )
 
 
 def do_open_thread(*, user: User, other_id: uuid.UUID) -> tuple[Thread, bool]:
@@ -239,7 +231,7 @@ def do_send_message(
         msg.attachment = Attachment.objects.create(
             message=msg, file=name, original_name=upload.original_name, mime=mime, size=size
         )
-    _touch_thread(thread.pk, now)
+    Thread.objects.filter(pk=thread.pk).update(last_message_at=now)
     _push_both(msg, "new_message", message_payload(msg))
     publish(
         MessageSent(
