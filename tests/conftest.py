@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,6 +20,27 @@ _counter = itertools.count(1)
 PASSWORD = "correct-horse-battery-9"
 
 postgres_only = pytest.mark.skipif(not settings.IS_POSTGRES, reason="needs PostgreSQL (set DATABASE_URL)")
+
+
+def room_in_rate_window(period: int = 60, need: float = 10.0) -> float:
+    """Wait, if need be, until the current fixed rate-limit window has ``need`` seconds left.
+
+    core.ratelimit counts in windows aligned to the clock (``time() // period``): a test whose hits
+    straddle a boundary sees the count restart mid-sequence (CI once sent the fourth of 4 messages
+    on a 3/m limit at hh:mm:59.9 and got 201). Tests that count hits against a limit call this (or use
+    the ``rate_window`` fixture) right before their counted requests. Returns the seconds waited.
+    """
+    left = period - time.time() % period
+    if left >= need:
+        return 0.0
+    time.sleep(left + 0.05)
+    return left + 0.05
+
+
+@pytest.fixture
+def rate_window() -> None:
+    """A one-minute rate window with at least 10 s left (see ``room_in_rate_window``)."""
+    room_in_rate_window()
 
 
 @pytest.fixture(autouse=True)
