@@ -116,6 +116,18 @@ def insert_unless_conflict(obj: Model) -> bool:
     its RELEASE (COMMIT) around the insert, and a pre-check costs another query. The primary key must
     be set on the object (a UUID default) or be an auto field; defaults are applied as save() would.
     """
+    return _insert(obj, "ON CONFLICT DO NOTHING")
+
+
+def insert_row(obj: Model) -> None:
+    """INSERT ``obj`` in one statement without save()'s machinery, for append-only rows written on hot
+    paths (a booking's history, the outbox, e-mail deliveries): about a third of the CPU of
+    ``create()``, which builds a query object, a compiler and a returning-fields round for every row.
+    No pre_save/post_save signal is sent: use it only for models nothing listens to."""
+    _insert(obj, "")
+
+
+def _insert(obj: Model, on_conflict: str) -> bool:
     meta = obj._meta
     conn = connections[router.db_for_write(type(obj))]
     qn = conn.ops.quote_name
@@ -123,7 +135,7 @@ def insert_unless_conflict(obj: Model) -> bool:
     values = [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
     sql = (
         f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {qn(meta.pk.column)}"
+        f"VALUES ({', '.join(['%s'] * len(fields))}) {on_conflict} RETURNING {qn(meta.pk.column)}"
     )
     with conn.cursor() as cursor:
         cursor.execute(sql, values)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import escape, linebreaks
 
 from core.cache import bump_now_and_on_commit
-from core.db import insert_unless_conflict
+from core.db import insert_row, insert_unless_conflict
 from core.errors import NotFound, ValidationFailed
 from core.models import User
 from core.notify import CATEGORIES, render
@@ -198,7 +198,7 @@ def notify_user(
         push_to_user_on_commit(user.pk, "notification", notification_payload(n))
     ends = quiet_until(user, window=window) if (want_email or want_push) and window is not None else None
     if want_email:
-        d = Delivery.objects.create(
+        d = Delivery(
             notification=n,
             channel=Channel.EMAIL,
             status=DeliveryStatus.DEFERRED if ends else DeliveryStatus.PENDING,
@@ -207,6 +207,7 @@ def notify_user(
             text=rendered.text,
             html=rendered.html or _html_fallback(rendered.text),
         )
+        insert_row(d)
         if not ends:
             _enqueue("modules.notifications.tasks.deliver_email", d.pk, attachments=attachments or [], group=f"email:{category}")
     if want_push:
