@@ -1,5 +1,5 @@
 """A soak: mixed traffic for --minutes (10) at --connections (32) on PostgreSQL and Redis with a
-qcluster running, on the same stack as run.py (nginx -> gunicorn gthread, daphne; Stack and wrk
+qcluster running, on the same stack as run.py (nginx -> gunicorn, daphne; Stack and wrk
 imported from run.py). Not run in CI.
 
     python platform/bench/soak.py --minutes 10          # needs the data run.py builds (bench_full)
