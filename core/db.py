@@ -27,7 +27,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connection, connections, router, transaction
@@ -38,6 +38,7 @@ from core.errors import Conflict
 logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
+M = TypeVar("M", bound=Model)
 
 RETRYABLE = frozenset({"40P01", "40001"})
 CONFLICT = frozenset({"23P01", "23505", "40P01", "40001", "55P03"})
@@ -146,6 +147,21 @@ def _insert(obj: Model, on_conflict: str) -> bool:
         setattr(obj, meta.pk.attname, meta.pk.to_python(row[0]))
     obj._state.adding, obj._state.db = False, conn.alias
     return True
+
+
+def from_db_row(model: type[M], values: Sequence[Any], *, using: str | None = None) -> M:
+    """An instance of ``model`` from a hand-written query's columns (its concrete fields, in their
+    order), each converted as the ORM's compiler converts it (SQLite answers UUIDs, times and JSON as
+    text): for a row read alongside another in one statement instead of a query of its own."""
+    conn = connections[using or router.db_for_read(model)]
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        col = field.get_col(model._meta.db_table)
+        for converter in conn.ops.get_db_converters(col) + field.get_db_converters(conn):
+            value = converter(value, col, conn)
+        converted.append(value)
+    return model.from_db(conn.alias, [f.attname for f in fields], converted)
 
 
 _UUID_FIELD = UUIDField()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from core.db import insert_row, insert_unless_conflict
-from core.models import AuditLog, EffectKey
+from core.db import db_uuid, from_db_row, insert_row, insert_unless_conflict
+from core.models import AuditLog, EffectKey, User
 
 pytestmark = pytest.mark.django_db
 
@@ -41,3 +42,30 @@ def test_insert_unless_conflict_keeps_the_first_row():
     first = EffectKey.objects.get(key="mail:1").created_at
     assert insert_unless_conflict(EffectKey(key="mail:1", created_at=timezone.now())) is False
     assert EffectKey.objects.get(key="mail:1").created_at == first and EffectKey.objects.count() == 1
+
+
+def test_from_db_row_converts_a_hand_read_row_as_the_orm_does(make_user):
+    actor = make_user("admin")
+    row = AuditLog(actor=actor, action="thing.done", ip="192.0.2.1", details={"n": 1, "ok": True})
+    insert_row(row)
+    columns = ", ".join(f'"{f.column}"' for f in AuditLog._meta.concrete_fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {AuditLog._meta.db_table} WHERE id = %s", [row.pk])
+        built = from_db_row(AuditLog, cursor.fetchone())
+    stored = AuditLog.objects.get(pk=row.pk)
+    for field in AuditLog._meta.concrete_fields:
+        assert getattr(built, field.attname) == getattr(stored, field.attname), field.name
+    assert built.details == {"n": 1, "ok": True} and built.created_at.tzinfo is not None
+    assert not built._state.adding and built.actor_id == actor.pk  # a loaded row: save() would UPDATE it
+
+    user_columns = ", ".join(f'"{f.column}"' for f in User._meta.concrete_fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {user_columns} FROM {User._meta.db_table} WHERE id = %s", [db_uuid(actor.pk)])
+        user = from_db_row(User, cursor.fetchone())
+    assert (user.pk, user.email, user.role, user.is_active, user.created_at) == (
+        actor.pk,
+        actor.email,
+        actor.role,
+        True,
+        User.objects.get(pk=actor.pk).created_at,
+    )
