@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connection, connections, router, transaction
-from django.db.models import Model, UUIDField
+from django.db.models import Field, Model, UUIDField
 
 from core.errors import Conflict
 
@@ -155,13 +155,17 @@ def from_db_row(model: type[M], values: Sequence[Any], *, using: str | None = No
     text): for a row read alongside another in one statement instead of a query of its own."""
     conn = connections[using or router.db_for_read(model)]
     fields = model._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        col = field.get_col(model._meta.db_table)
-        for converter in conn.ops.get_db_converters(col) + field.get_db_converters(conn):
-            value = converter(value, col, conn)
-        converted.append(value)
+    converted = [from_db_value(field, value, using=conn.alias) for field, value in zip(fields, values, strict=True)]
     return model.from_db(conn.alias, [f.attname for f in fields], converted)
+
+
+def from_db_value(field: Field[Any, Any], value: Any, *, using: str | None = None) -> Any:
+    """One column of a hand-written query as the ORM would give it for ``field`` (a model's field)."""
+    conn = connections[using or router.db_for_read(field.model)]
+    col = field.get_col(field.model._meta.db_table)
+    for converter in conn.ops.get_db_converters(col) + field.get_db_converters(conn):
+        value = converter(value, col, conn)
+    return value
 
 
 _UUID_FIELD = UUIDField()

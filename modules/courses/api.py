@@ -20,7 +20,7 @@ from core.errors import NotFound, PermissionDenied
 from core.models import Role
 from core.permissions import current_user
 from modules.courses import selectors, services
-from modules.courses.models import Course, Enrolment, Lesson, LessonCompletion, QuizAttempt
+from modules.courses.models import Course, Enrolment, Lesson, LessonCompletion
 from modules.courses.schemas import (
     CourseDetailOut,
     CourseIn,
@@ -278,21 +278,13 @@ def download_lesson_document(request: HttpRequest, course_id: uuid.UUID, lesson_
 @router.post("/{course_id}/enrol", response={201: EnrolmentOut, **error_responses(401, 402, 404, 409)})
 def enrol(request: HttpRequest, course_id: uuid.UUID):  # type: ignore[no-untyped-def]
     """Free courses enrol at once; paid ones answer 402 (check out through payments, kind "course")."""
-    user = current_user(request)
-    course = Course.objects.filter(pk=course_id, published=True).first()
-    if course is None:
-        raise NotFound("No course with that id, or you may not see it")
-    return Status(201, services.do_enrol_free(course=course, student=user))
+    return Status(201, services.do_enrol_free(course_id=course_id, student=current_user(request)))
 
 
 @router.post("/{course_id}/lessons/{lesson_id}/complete", response={200: ProgressOut, **error_responses(401, 404, 409)})
 def complete_lesson(request: HttpRequest, course_id: uuid.UUID, lesson_id: uuid.UUID):  # type: ignore[no-untyped-def]
-    user = current_user(request)
-    lesson, _, enrolment = services.readable_lesson(user=user, course_id=course_id, lesson_id=lesson_id)
-    services.do_complete_lesson(lesson=lesson, enrolment=enrolment)
-    if enrolment is not None:
-        enrolment.course = lesson.course  # already loaded with the lesson
-    return _progress(user, course_id, enrolment=enrolment)
+    enrolment = services.do_complete_lesson(user=current_user(request), course_id=course_id, lesson_id=lesson_id)
+    return services.progress(enrolment)
 
 
 @router.post("/{course_id}/lessons/{lesson_id}/quiz", response={201: QuizResultOut, **error_responses(401, 404, 409, 422)})
@@ -307,30 +299,18 @@ def submit_quiz(request: HttpRequest, course_id: uuid.UUID, lesson_id: uuid.UUID
     )
 
 
-def _progress(user: Any, course_id: uuid.UUID, *, enrolment: Enrolment | None = None) -> dict[str, Any]:
-    """Three plain queries (lesson count, completions, quiz scores) after the enrolment, which the
-    completion endpoint already holds."""
+def _progress(user: Any, course_id: uuid.UUID) -> dict[str, Any]:
+    enrolment = Enrolment.objects.select_related("course").filter(course_id=course_id, student=user).first()
     if enrolment is None:
-        enrolment = Enrolment.objects.select_related("course").filter(course_id=course_id, student=user).first()
-        if enrolment is None:
-            raise NotFound("You are not enrolled in this course")
-    total = Lesson.objects.filter(course_id=enrolment.course_id).count()
-    best: dict[str, int] = {}
-    for lesson_id, score in QuizAttempt.objects.filter(enrolment=enrolment).values_list("lesson_id", "score"):
-        best[str(lesson_id)] = max(best.get(str(lesson_id), 0), score)
-    completed = list(LessonCompletion.objects.filter(enrolment=enrolment).values_list("lesson_id", flat=True))
-    done = len(completed)  # one row per completed lesson (unique per enrolment and lesson)
-    return {
-        "course_id": enrolment.course_id,
-        "course_title": enrolment.course.title,
-        "enrolled_at": enrolment.created_at,
-        "status": enrolment.status,
-        "lessons_total": total,
-        "lessons_completed": done,
-        "percent": (100 * done // total) if total else 0,
-        "completed_lesson_ids": completed,
-        "best_quiz_scores": best,
-    }
+        raise NotFound("You are not enrolled in this course")
+    head = services.EnrolmentHead(
+        id=enrolment.id,
+        course_id=enrolment.course_id,
+        course_title=enrolment.course.title,
+        created_at=enrolment.created_at,
+        status=enrolment.status,
+    )
+    return services.progress(head)
 
 
 @router.get("/{course_id}/progress", response={200: ProgressOut, **error_responses(401, 404)})

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Q
 
 from core.cache import bump_now_and_on_commit
-from core.db import db_uuid, sql_exists
+from core.db import db_uuid, from_db_value, insert_unless_conflict, sql_exists
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from core.files import store_file, store_validated_image, validate_upload
 from core.models import Role, User
@@ -197,14 +199,14 @@ def check_may_enrol(course: Course, student: User) -> None:
         raise Conflict("You are already enrolled", code="already_enrolled")
 
 
-def _enrol(course: Course, student: User, payment_id: uuid.UUID | None) -> Enrolment:
+def _enrol(course_id: uuid.UUID, student: User, payment_id: uuid.UUID | None) -> Enrolment:
     try:
         with transaction.atomic():
             enrolment, created = Enrolment.objects.get_or_create(
-                course=course, student=student, defaults={"payment_id": payment_id}
+                course_id=course_id, student=student, defaults={"payment_id": payment_id}
             )
     except IntegrityError:
-        enrolment, created = Enrolment.objects.get(course=course, student=student), False
+        enrolment, created = Enrolment.objects.get(course_id=course_id, student=student), False
     if not created and enrolment.status != EnrolmentStatus.ACTIVE:
         enrolment.status = EnrolmentStatus.ACTIVE
         enrolment.payment_id = payment_id
@@ -212,14 +214,39 @@ def _enrol(course: Course, student: User, payment_id: uuid.UUID | None) -> Enrol
     return enrolment
 
 
-def do_enrol_free(*, course: Course, student: User) -> Enrolment:
-    check_may_enrol(course, student)
-    if not course.is_free:
+def do_enrol_free(*, course_id: uuid.UUID, student: User) -> Enrolment:
+    """Enrol in a free published course at once, with check_may_enrol's rules; 402 for a paid one.
+
+    The course and the caller's enrolment row (if any) come from one statement, and a new enrolment
+    is one INSERT that a concurrent twin turns into nothing: on the ORM (a course query, an enrolment
+    check, then get_or_create's transaction and savepoint) it took eight round trips."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT c.tutor_id, c.price_minor, e.id, e.status FROM {Course._meta.db_table} c
+                LEFT JOIN {Enrolment._meta.db_table} e ON e.course_id = c.id AND e.student_id = %s
+                WHERE c.id = %s AND c.published""",
+            [db_uuid(student.pk), db_uuid(course_id)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("No course with that id, or you may not see it")
+    tutor_id, price_minor, enrolment_id, status = row
+    if from_db_value(Course._meta.get_field("tutor"), tutor_id) == student.id:
+        raise Conflict("You teach this course", code="own_course")
+    if status == EnrolmentStatus.ACTIVE:
+        raise Conflict("You are already enrolled", code="already_enrolled")
+    if price_minor != 0:
         raise PaymentRequired(
             "This course is paid: check out with POST /api/v1/payments/checkout {kind: course, object_id}",
             code="payment_required",
         )
-    return _enrol(course, student, None)
+    if enrolment_id is not None:  # refunded or cancelled before: the same row comes back to life
+        return _enrol(course_id, student, None)
+    enrolment = Enrolment(course_id=course_id, student=student)
+    if not insert_unless_conflict(enrolment):  # a concurrent twin enrolled first: show its row
+        return Enrolment.objects.get(course_id=course_id, student=student)
+    invalidate_students(student.pk)  # what the post_save receiver does for ORM saves
+    return enrolment
 
 
 def describe_payable(object_id: uuid.UUID, payer: User) -> dict[str, Any]:
@@ -244,7 +271,7 @@ def on_payment_succeeded(evt: Any) -> None:
     student = User.objects.filter(pk=uuid.UUID(str(evt.payer_id))).first()
     if course is None or student is None:
         return
-    _enrol(course, student, uuid.UUID(str(evt.payment_id)))
+    _enrol(course.id, student, uuid.UUID(str(evt.payment_id)))
 
 
 def on_payment_refunded(evt: Any) -> None:
@@ -265,12 +292,81 @@ def _require_enrolment(enrolment: Enrolment | None) -> Enrolment:
     return enrolment
 
 
-def do_complete_lesson(*, lesson: Lesson, enrolment: Enrolment | None) -> None:
-    """Idempotent: one INSERT that does nothing when the lesson is already complete (the unique
-    constraint), instead of a SELECT and then a guarded INSERT."""
-    enrolment = _require_enrolment(enrolment)
-    LessonCompletion.objects.bulk_create([LessonCompletion(enrolment=enrolment, lesson=lesson)], ignore_conflicts=True)
-    invalidate_students(enrolment.student_id)
+@dataclass(frozen=True)
+class EnrolmentHead:
+    """What a progress answer says about the enrolment itself."""
+
+    id: uuid.UUID
+    course_id: uuid.UUID
+    course_title: str
+    created_at: dt.datetime
+    status: str
+
+
+def do_complete_lesson(*, user: User, course_id: uuid.UUID, lesson_id: uuid.UUID) -> EnrolmentHead:
+    """Mark a lesson complete for the caller; idempotent. The lesson, its course and the caller's
+    active enrolment come from one statement, with readable_lesson's rules (404 to whoever may not
+    read the lesson; 409 to its tutor, an admin, or a student on a preview lesson without enrolling);
+    the completion is one INSERT that does nothing when it is already there (the unique constraint)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT l.is_preview, c.tutor_id, c.published, c.title, e.id, e.created_at
+                FROM {Lesson._meta.db_table} l
+                JOIN {Course._meta.db_table} c ON c.id = l.course_id
+                LEFT JOIN {Enrolment._meta.db_table} e ON e.course_id = c.id AND e.student_id = %s AND e.status = %s
+                WHERE l.id = %s AND l.course_id = %s""",
+            [db_uuid(user.pk), EnrolmentStatus.ACTIVE.value, db_uuid(lesson_id), db_uuid(course_id)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("No lesson with that id, or you may not see it")
+    is_preview, tutor_id, published, title, enrolment_id, enrolled_at = row
+    manages = from_db_value(Course._meta.get_field("tutor"), tutor_id) == user.pk or user.role == Role.ADMIN
+    if not manages and not (published and (enrolment_id is not None or is_preview)):
+        raise NotFound("No lesson with that id, or you may not see it")
+    if manages or enrolment_id is None:
+        raise Conflict("Enrol in the course first", code="not_enrolled")
+    enrolment = EnrolmentHead(
+        id=from_db_value(Enrolment._meta.pk, enrolment_id),
+        course_id=course_id,
+        course_title=title,
+        created_at=from_db_value(Enrolment._meta.get_field("created_at"), enrolled_at),
+        status=EnrolmentStatus.ACTIVE,
+    )
+    insert_unless_conflict(LessonCompletion(enrolment_id=enrolment.id, lesson_id=lesson_id))
+    invalidate_students(user.pk)
+    return enrolment
+
+
+def progress(enrolment: EnrolmentHead) -> dict[str, Any]:
+    """The course's lesson count, the lessons completed and the best quiz score per lesson, in one
+    statement (three UNION ALL branches)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT 0, NULL, COUNT(*) FROM {Lesson._meta.db_table} WHERE course_id = %s
+                UNION ALL
+                SELECT 1, lesson_id, NULL FROM {LessonCompletion._meta.db_table} WHERE enrolment_id = %s
+                UNION ALL
+                SELECT 2, lesson_id, MAX(score) FROM {QuizAttempt._meta.db_table} WHERE enrolment_id = %s GROUP BY lesson_id""",
+            [db_uuid(enrolment.course_id), db_uuid(enrolment.id), db_uuid(enrolment.id)],
+        )
+        rows = cursor.fetchall()
+    lesson_field = LessonCompletion._meta.get_field("lesson")
+    total = next(int(n) for kind, _, n in rows if kind == 0)
+    completed = [from_db_value(lesson_field, lesson) for kind, lesson, _ in rows if kind == 1]
+    best = {str(from_db_value(lesson_field, lesson)): int(score) for kind, lesson, score in rows if kind == 2}
+    done = len(completed)  # one row per completed lesson (unique per enrolment and lesson)
+    return {
+        "course_id": enrolment.course_id,
+        "course_title": enrolment.course_title,
+        "enrolled_at": enrolment.created_at,
+        "status": enrolment.status,
+        "lessons_total": total,
+        "lessons_completed": done,
+        "percent": (100 * done // total) if total else 0,
+        "completed_lesson_ids": completed,
+        "best_quiz_scores": best,
+    }
 
 
 def score_quiz(questions: list[dict[str, Any]], answers: dict[str, list[int]]) -> dict[str, bool]:

@@ -384,3 +384,34 @@ def test_a_cover_image_is_stored_re_encoded_and_a_non_image_refused(
     )
     up = SimpleUploadedFile("c.png", buf.getvalue())
     assert client_for(student).post(f"/courses/{course['id']}/cover", files={"file": up}).status_code == 403
+
+
+def test_who_may_enrol_and_complete_a_lesson(course_factory, make_user, student, tutor, client_for, admin_user):
+    course = course_factory()
+    lessons = {name: f"/courses/{course['id']}/lessons/{lid}/complete" for name, lid in course["lessons"].items()}
+    api = client_for(student)
+    # not enrolled: a paid-only lesson is invisible (404), the preview says enrol first (409)
+    assert api.post(lessons["text"]).status_code == 404
+    assert api.post(lessons["intro"]).json()["code"] == "not_enrolled"
+    # the tutor and an admin may read every lesson but have nothing to complete
+    assert client_for(tutor).post(lessons["text"]).json()["code"] == "not_enrolled"
+    assert client_for(admin_user).post(lessons["text"]).json()["code"] == "not_enrolled"
+    assert client_for(tutor).post(f"/courses/{course['id']}/enrol").json()["code"] == "own_course"
+    # a lesson id under another course, or an unknown course: 404
+    other = course_factory(title="Geometry")
+    assert api.post(f"/courses/{other['id']}/lessons/{course['lessons']['text']}/complete").status_code == 404
+    assert api.post(f"/courses/{uuid.uuid4()}/enrol").status_code == 404
+    # enrolled: completion answers the progress, quiz scores included, and repeating it changes nothing
+    assert api.post(f"/courses/{course['id']}/enrol").status_code == 201
+    api.post(f"/courses/{course['id']}/lessons/{course['lessons']['quiz']}/quiz", {"answers": {"q1": [1], "q2": [0]}})
+    first = api.post(lessons["text"]).json()
+    again = api.post(lessons["text"]).json()
+    assert first == again
+    assert (again["lessons_total"], again["lessons_completed"], again["percent"], again["status"]) == (4, 2, 50, "active")
+    assert sorted(again["completed_lesson_ids"]) == sorted([course["lessons"]["text"], course["lessons"]["quiz"]])
+    assert again["best_quiz_scores"] == {course["lessons"]["quiz"]: 1} and again["course_title"] == "Algebra basics"
+    assert again == api.get(f"/courses/{course['id']}/progress").json()
+    # an unpublished course's lessons are 404 to its students too
+    client_for(tutor).patch(f"/courses/{course['id']}", {"published": False})
+    assert api.post(lessons["text"]).status_code == 404
+    assert client_for(make_user(Role.STUDENT)).post(f"/courses/{course['id']}/enrol").status_code == 404
