@@ -7,8 +7,8 @@ case "$1" in
   # with nginx buffering slow clients; gthread 4x4 doubled p95 on the same host (README, Production).
   web) exec gunicorn settings.wsgi:application --bind 0.0.0.0:8000 --worker-class sync \
          --workers "${WEB_WORKERS:-4}" --max-requests 5000 --max-requests-jitter 500 --access-logfile - ;;
-  # web-io: the routes that wait on an outside service inside the request (a remote model's reply,
-  # Stripe): threads, so a slow answer holds a thread, not a whole worker of the main pool.
+  # web-io: the routes that wait on an outside service inside the request as a rule (the coach's
+  # model, Stripe's checkout; nginx.conf): threads, so a slow answer holds a thread, not a whole worker of the main pool.
   web-io) exec gunicorn settings.wsgi:application --bind 0.0.0.0:8000 --worker-class gthread \
          --workers "${WEB_IO_WORKERS:-2}" --threads "${WEB_IO_THREADS:-8}" --timeout 120 \
          --max-requests 5000 --max-requests-jitter 500 --access-logfile - ;;
