@@ -193,7 +193,7 @@ def main() -> int:
         "checks": checks,
         "passed": all(checks.values()),
     }
-    out = run.BENCH / "results" / f"soak-{time.strftime('%Y-%m-%d')}.json"
+    out = run.BENCH / "results" / f"{time.strftime('%Y-%m-%d')}-soak.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({**report, "samples": samples}, indent=2))
     print(json.dumps(report))
