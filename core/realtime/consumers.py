@@ -98,6 +98,16 @@ class UserSocketConsumer(AsyncWebsocketConsumer):
             except Exception:  # noqa: BLE001 - the layer may be down; the group expires anyway
                 logger.warning("group_discard failed for %s", self.group)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # channels 4.2+ runs close_old_connections in the sync thread before EVERY handler: a thread hop
+        # per pushed message, which pushes never need (they touch no database; what does goes through
+        # database_sync_to_async, which closes old connections itself). In a fan-out to 1,000 sockets
+        # that hop was most of daphne's work per message and serialised the burst behind one thread.
+        if message["type"] == "push.event":
+            await self.push_event(message)
+        else:
+            await super().dispatch(message)
+
     async def push_event(self, message: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps({"type": message["event"], "data": message.get("data", {})}, default=str))
 
