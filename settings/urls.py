@@ -4,12 +4,12 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from core import health
-from core.api.site import api
+from core.api.site import api, grouped_urls
 from core.api.views import api_not_found
 from core.observability import metrics_view
 
 urlpatterns = [
-    path("api/v1/", api.urls),
+    path("api/v1/", grouped_urls(api)),
     re_path(r"^api/", api_not_found),
     path("_allauth/", include("allauth.headless.urls")),
     path("admin/", admin.site.urls),
