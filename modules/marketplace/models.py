@@ -204,9 +204,16 @@ class PackagePurchase(models.Model):
 
 class Booking(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tutor = models.ForeignKey(TutorProfile, on_delete=models.PROTECT, related_name="bookings")
-    tutor_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tutor_bookings")
-    student = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="student_bookings")
+    # No single-column indexes where a composite index below starts with the column: every index is
+    # maintained on every insert, and on every status change (an UPDATE of an indexed column is never
+    # HOT). Each is one more write per booking for no read that needs it.
+    tutor = models.ForeignKey(TutorProfile, on_delete=models.PROTECT, related_name="bookings", db_index=False)
+    tutor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tutor_bookings", db_index=False
+    )
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="student_bookings", db_index=False
+    )
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="bookings")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
@@ -215,19 +222,23 @@ class Booking(models.Model):
     duration_minutes = models.PositiveSmallIntegerField()
     mode = models.CharField(max_length=10, choices=BookingMode.choices, default=BookingMode.ONLINE)
     notes = models.TextField(blank=True, max_length=2000)
-    status = models.CharField(max_length=20, choices=BookingStatus.choices, default=BookingStatus.PENDING, db_index=True)
+    status = models.CharField(max_length=20, choices=BookingStatus.choices, default=BookingStatus.PENDING)
     price_minor = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     package_purchase = models.ForeignKey(
-        PackagePurchase, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings"
+        PackagePurchase, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings", db_index=False
     )
     credit_consumed = models.BooleanField(default=False)
     meeting_url = models.URLField(blank=True, max_length=500)
     status_reason = models.TextField(blank=True, max_length=1000)
-    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     refund_eligible = models.BooleanField(null=True, blank=True)
     proposed_starts_at = models.DateTimeField(null=True, blank=True)
-    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     proposal_reason = models.TextField(blank=True, max_length=1000)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     # Filled from the payments module's events (by UUID; no foreign key across modules).
@@ -247,6 +258,11 @@ class Booking(models.Model):
             models.Index(fields=["student", "starts_at"], name="mkt_booking_student_start"),
             models.Index(fields=["tutor_user", "starts_at"], name="mkt_booking_tutoruser_start"),
             models.Index(fields=["status", "starts_at"], name="mkt_booking_status_start"),
+            # Nullable references, set on few rows: indexed only where set (deleting an account or a
+            # purchase finds its rows; a new booking writes none of them).
+            models.Index(fields=["package_purchase"], condition=Q(package_purchase__isnull=False), name="mkt_booking_purchase"),
+            models.Index(fields=["cancelled_by"], condition=Q(cancelled_by__isnull=False), name="mkt_booking_cancelled_by"),
+            models.Index(fields=["proposed_by"], condition=Q(proposed_by__isnull=False), name="mkt_booking_proposed_by"),
         ]
         constraints = [models.CheckConstraint(condition=Q(starts_at__lt=models.F("ends_at")), name="mkt_booking_order")]
 

@@ -22,7 +22,8 @@ class Channel(models.TextChoices):
 
 class Notification(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # Indexed by the composite indexes below, which all start with it.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     type = models.CharField(max_length=100)  # the template name, e.g. "notifications.booking_confirmed"
     category = models.CharField(max_length=32, choices=CATEGORY_CHOICES)
     title = models.CharField(max_length=200)
@@ -88,7 +89,8 @@ class Delivery(models.Model):
     """One notification on one outside channel. Unique per (notification, channel): at most once."""
 
     id = models.BigAutoField(primary_key=True)
-    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    # Indexed by notifications_delivery_once, which starts with it.
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     channel = models.CharField(max_length=16, choices=Channel.choices)
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     send_after = models.DateTimeField(null=True, blank=True)
