@@ -159,3 +159,20 @@ def test_bearer_auth_falls_back_to_the_database_session_and_sees_changes_at_once
     Session.objects.all().delete()
     cache.clear()
     assert api.get("/me").status_code == 401  # no session anywhere: revoked
+
+
+def test_an_access_token_is_refused_once_it_expires_though_it_worked_before(student, settings):
+    """Workers remember a token's checked signature; its expiry must still end it on time."""
+    import time
+
+    import jwt
+
+    from core.testing import issue_access_token
+
+    settings.HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = 1
+    token = issue_access_token(student)
+    client = Client()
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    time.sleep(max(0.0, expires - time.time()) + 0.05)
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
