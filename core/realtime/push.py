@@ -170,8 +170,9 @@ def push_to_user_queued(user_id: uuid.UUID | str, event_type: str, payload: dict
 
 
 def push_to_user_on_commit(user_id: uuid.UUID | str, event_type: str, payload: dict[str, Any]) -> None:
-    """Push once the current transaction commits (never for a rolled-back change)."""
-    transaction.on_commit(lambda: push_to_user(user_id, event_type, payload))
+    """Push once the current transaction commits (never for a rolled-back change), without waiting for
+    the channel layer: the request goes on while the push loop sends, in the order queued."""
+    transaction.on_commit(lambda: push_to_user_queued(user_id, event_type, payload))
 
 
 def close_user_sockets(user_id: uuid.UUID | str) -> bool:

@@ -15,7 +15,7 @@ from django.db.models.signals import post_delete, post_save
 from core.events import event_payload, subscribe
 from core.models import User
 from core.notify import notify, register_template
-from core.realtime.push import push_to_user
+from core.realtime.push import push_to_user, push_to_user_queued
 from modules.marketplace import events as ev
 
 TEMPLATES: dict[str, tuple[str, str, str]] = {
@@ -106,7 +106,7 @@ def _local(value: dt.datetime, tz_name: str) -> str:
 def _push_parties(evt: Any) -> None:
     payload = event_payload(evt)
     for user_id in {getattr(evt, "student_id", None), getattr(evt, "tutor_user_id", None)} - {None}:
-        push_to_user(user_id, evt.event_type, payload)
+        push_to_user_queued(user_id, evt.event_type, payload)
 
 
 def on_booking_event(evt: Any) -> None:
