@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -44,12 +45,20 @@ def is_blocked(a: User, b: User) -> bool:
     return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
 
 
-def contact_reason(sender: User, recipient: User) -> str | None:
-    """Why ``sender`` may write to ``recipient`` (admins always; otherwise a contact-policy hook), or None."""
-    if sender.role == Role.ADMIN:
-        return "sender is an administrator"
-    if recipient.role == Role.ADMIN:
-        return "recipient is an administrator"
+# A contact policy's yes, per process, for CONTACT_GRANT_SECONDS: each policy is a query in another
+# module (a shared booking, an enrolment), asked on every message of a conversation for an answer that
+# does not change between two messages. A no is never kept (a new booking opens contact at once); a
+# withdrawn yes (an enrolment refunded) takes effect within the minute. Blocks, roles and accounts are
+# read on every send.
+CONTACT_GRANT_SECONDS = 60.0
+_granted: dict[tuple[uuid.UUID, uuid.UUID], tuple[float, str]] = {}
+
+
+def _policy_reason(sender: User, recipient: User) -> str | None:
+    key, now = (sender.pk, recipient.pk), time.monotonic()
+    known = _granted.get(key)
+    if known is not None and known[0] > now:
+        return known[1]
     for owner, fn in hooks.entries(HOOKS.CONTACT_POLICY):
         try:
             reason = fn(sender, recipient)
@@ -57,8 +66,20 @@ def contact_reason(sender: User, recipient: User) -> str | None:
             logger.exception("contact policy %s failed", owner)
             continue
         if reason:
+            if len(_granted) >= 50_000:  # bounded; a full table simply starts again
+                _granted.clear()
+            _granted[key] = (now + CONTACT_GRANT_SECONDS, str(reason))
             return str(reason)
     return None
+
+
+def contact_reason(sender: User, recipient: User) -> str | None:
+    """Why ``sender`` may write to ``recipient`` (admins always; otherwise a contact-policy hook), or None."""
+    if sender.role == Role.ADMIN:
+        return "sender is an administrator"
+    if recipient.role == Role.ADMIN:
+        return "recipient is an administrator"
+    return _policy_reason(sender, recipient)
 
 
 def check_may_contact(*, sender: User, recipient: User, blocked: bool | None = None) -> str:

@@ -17,11 +17,13 @@ class FakeBookings:
 
     def __init__(self) -> None:
         self.pairs: set[frozenset] = set()
+        self.calls = 0  # how often messaging asked
 
     def book(self, student, tutor) -> None:
         self.pairs.add(frozenset((student.pk, tutor.pk)))
 
     def __call__(self, sender, recipient) -> str | None:
+        self.calls += 1
         return "you share a booking" if frozenset((sender.pk, recipient.pk)) in self.pairs else None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 
 import pytest
@@ -260,3 +261,23 @@ def test_message_sent_event_is_published(pair, client_for, events):
     mid = send(client_for(student), tutor, "hi").json()["id"]
     sent = [e for e in events if e.event_type == "messaging.message_sent.v1"]
     assert len(sent) == 1 and str(sent[0].message_id) == mid and sent[0].recipient_id == tutor.pk
+
+
+def test_a_conversation_asks_the_contact_policy_once_a_while_and_never_remembers_a_no(
+    student, tutor, bookings, client_for, monkeypatch
+):
+    from modules.messaging import services
+
+    monkeypatch.setattr(services, "CONTACT_GRANT_SECONDS", 0.5)
+    s = client_for(student)
+    assert send(s, tutor).status_code == 403
+    bookings.book(student, tutor)
+    assert send(s, tutor).status_code == 201  # the refusal was not kept: contact opens at once
+    asked = bookings.calls
+    assert all(send(s, tutor, f"more {i}").status_code == 201 for i in range(3))
+    assert bookings.calls == asked  # the yes is remembered between messages
+
+    bookings.pairs.clear()  # the granting module withdraws it (an enrolment refunded)
+    time.sleep(0.6)
+    res = send(s, tutor, "still there?")
+    assert res.status_code == 403 and res.json()["code"] == "contact_not_allowed"
