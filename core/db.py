@@ -154,18 +154,40 @@ def from_db_row(model: type[M], values: Sequence[Any], *, using: str | None = No
     order), each converted as the ORM's compiler converts it (SQLite answers UUIDs, times and JSON as
     text): for a row read alongside another in one statement instead of a query of its own."""
     conn = connections[using or router.db_for_read(model)]
-    fields = model._meta.concrete_fields
-    converted = [from_db_value(field, value, using=conn.alias) for field, value in zip(fields, values, strict=True)]
-    return model.from_db(conn.alias, [f.attname for f in fields], converted)
+    attnames, converters = _row_converters(model, conn.alias, conn.vendor)
+    converted = [_convert(value, chain, conn) if chain else value for (chain, value) in zip(converters, values, strict=True)]
+    return model.from_db(conn.alias, attnames, converted)
 
 
 def from_db_value(field: Field[Any, Any], value: Any, *, using: str | None = None) -> Any:
     """One column of a hand-written query as the ORM would give it for ``field`` (a model's field)."""
     conn = connections[using or router.db_for_read(field.model)]
-    col = field.get_col(field.model._meta.db_table)
-    for converter in conn.ops.get_db_converters(col) + field.get_db_converters(conn):
+    chain = _field_converters(field, conn.alias, conn.vendor)
+    return _convert(value, chain, conn) if chain else value
+
+
+Converter = tuple[Callable[..., Any], Any]
+
+
+def _convert(value: Any, chain: tuple[Converter, ...], conn: Any) -> Any:
+    for converter, col in chain:
         value = converter(value, col, conn)
     return value
+
+
+@functools.cache
+def _field_converters(field: Field[Any, Any], alias: str, vendor: str) -> tuple[Converter, ...]:
+    """The backend's and the field's converters for ``field``, looked up once per process (they depend
+    only on the field and the backend; most fields on PostgreSQL have none)."""
+    conn = connections[alias]
+    col = field.get_col(field.model._meta.db_table)
+    return tuple((c, col) for c in conn.ops.get_db_converters(col) + field.get_db_converters(conn))
+
+
+@functools.cache
+def _row_converters(model: type[Model], alias: str, vendor: str) -> tuple[list[str], list[tuple[Converter, ...]]]:
+    fields = model._meta.concrete_fields
+    return [f.attname for f in fields], [_field_converters(f, alias, vendor) for f in fields]
 
 
 _UUID_FIELD = UUIDField()
