@@ -154,7 +154,7 @@ def from_db_row(model: type[M], values: Sequence[Any], *, using: str | None = No
     order), each converted as the ORM's compiler converts it (SQLite answers UUIDs, times and JSON as
     text): for a row read alongside another in one statement instead of a query of its own."""
     conn = connections[using or router.db_for_read(model)]
-    attnames, converters = _row_converters(model, conn.alias, conn.vendor)
+    attnames, converters = _row_converters(model, conn.alias)
     converted = [_convert(value, chain, conn) if chain else value for (chain, value) in zip(converters, values, strict=True)]
     return model.from_db(conn.alias, attnames, converted)
 
@@ -162,7 +162,7 @@ def from_db_row(model: type[M], values: Sequence[Any], *, using: str | None = No
 def from_db_value(field: Field[Any, Any], value: Any, *, using: str | None = None) -> Any:
     """One column of a hand-written query as the ORM would give it for ``field`` (a model's field)."""
     conn = connections[using or router.db_for_read(field.model)]
-    chain = _field_converters(field, conn.alias, conn.vendor)
+    chain = _field_converters(field, conn.alias)
     return _convert(value, chain, conn) if chain else value
 
 
@@ -176,7 +176,7 @@ def _convert(value: Any, chain: tuple[Converter, ...], conn: Any) -> Any:
 
 
 @functools.cache
-def _field_converters(field: Field[Any, Any], alias: str, vendor: str) -> tuple[Converter, ...]:
+def _field_converters(field: Field[Any, Any], alias: str) -> tuple[Converter, ...]:
     """The backend's and the field's converters for ``field``, looked up once per process (they depend
     only on the field and the backend; most fields on PostgreSQL have none)."""
     conn = connections[alias]
@@ -185,9 +185,9 @@ def _field_converters(field: Field[Any, Any], alias: str, vendor: str) -> tuple[
 
 
 @functools.cache
-def _row_converters(model: type[Model], alias: str, vendor: str) -> tuple[list[str], list[tuple[Converter, ...]]]:
+def _row_converters(model: type[Model], alias: str) -> tuple[list[str], list[tuple[Converter, ...]]]:
     fields = model._meta.concrete_fields
-    return [f.attname for f in fields], [_field_converters(f, alias, vendor) for f in fields]
+    return [f.attname for f in fields], [_field_converters(f, alias) for f in fields]
 
 
 _UUID_FIELD = UUIDField()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from functools import cache as cache_fn
+from functools import lru_cache
 from importlib import import_module
 from typing import Any
 
@@ -108,7 +108,7 @@ def _session_data(
     return data, found.get(user_key), {k: found[k] for k in extra_keys if k in found}
 
 
-@functools.lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def _access_claims(token: str) -> tuple[float, str, uuid.UUID] | None:
     """(expiry, session key, subject) of a well-signed access token, or None; remembered per process.
 

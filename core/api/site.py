@@ -169,9 +169,8 @@ def grouped_urls(ninja_api: NinjaAPI) -> tuple[list[URLPattern | URLResolver], s
     ``tracker/``, ...). Ninja gives one flat list (218 routes), which Django's resolver tries in order,
     so a route late in it paid for every failed match before it (resolving a booking, thread or
     notification route took 51-58 us; nested, 18-30 us). A request tries the ~20 heads, then its own
-    module's routes. Order
-    within a head is kept; should any route's head hold a converter (which could match another head),
-    the list stays flat, so the same route always wins."""
+    module's routes. Order within a head is kept; should any route's head hold a converter (which could
+    match another head), the list stays flat, so the same route always wins."""
     patterns, app_name, namespace = ninja_api.urls
     if any("<" in str(p.pattern).partition("/")[0] or not isinstance(p, URLPattern) for p in patterns):
         return patterns, app_name, namespace

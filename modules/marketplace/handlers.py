@@ -15,7 +15,7 @@ from django.db.models.signals import post_delete, post_save
 from core.events import event_payload, subscribe
 from core.models import User
 from core.notify import notify, register_template
-from core.realtime.push import push_to_user, push_to_user_queued
+from core.realtime.push import push_to_user_queued
 from modules.marketplace import events as ev
 
 TEMPLATES: dict[str, tuple[str, str, str]] = {
@@ -138,7 +138,7 @@ def on_booking_event(evt: Any) -> None:
 def on_tutor_reviewed(evt: Any) -> None:
     template = "marketplace.tutor_approved" if isinstance(evt, ev.TutorApproved) else "marketplace.tutor_rejected"
     _tell(evt.tutor_user_id, template, evt, f"mkt:{evt.event_type}:{evt.tutor_id}:{evt.admin_id}")
-    push_to_user(evt.tutor_user_id, evt.event_type, event_payload(evt))
+    push_to_user_queued(evt.tutor_user_id, evt.event_type, event_payload(evt))
 
 
 def on_review_created(evt: ev.ReviewCreated) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 import uuid
@@ -141,27 +142,29 @@ def _send_context(sender: User, recipient_id: uuid.UUID) -> tuple[User, bool, Th
     send's CPU in its own machinery: a cursor and core.db.from_db_row)."""
     low, high = sorted((sender.pk, recipient_id), key=lambda u: u.hex)
     me = db_uuid(sender.pk)
-    fields = User._meta.concrete_fields
-    columns = ", ".join(f'u."{f.column}"' for f in fields)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT {columns},
-                EXISTS (SELECT 1 FROM {Block._meta.db_table} b
-                        WHERE (b.blocker_id = %s AND b.blocked_id = u.id) OR (b.blocker_id = u.id AND b.blocked_id = %s)),
-                (SELECT t.id FROM {Thread._meta.db_table} t WHERE t.user_low_id = %s AND t.user_high_id = %s)
-            FROM {User._meta.db_table} u
-            WHERE u.id = %s AND u.is_active AND u.deleted_at IS NULL""",
-            [me, me, db_uuid(low), db_uuid(high), db_uuid(recipient_id)],
-        )
+        cursor.execute(_send_context_sql(), [me, me, db_uuid(low), db_uuid(high), db_uuid(recipient_id)])
         row = cursor.fetchone()
     if row is None:
         raise NotFound("No user with that id", code="user_not_found")
-    recipient = from_db_row(User, row[: len(fields)])
-    either_blocks, thread_id = row[len(fields)], row[len(fields) + 1]
+    *user_columns, either_blocks, thread_id = row
+    recipient = from_db_row(User, user_columns)
     thread = None
     if thread_id is not None:
         thread = Thread.from_db(connection.alias, ["id", "user_low_id", "user_high_id"], [uuid.UUID(str(thread_id)), low, high])
     return recipient, bool(either_blocks), thread
+
+
+@functools.cache
+def _send_context_sql() -> str:
+    """_send_context's statement: the user's columns in field order, then the block flag and the thread."""
+    columns = ", ".join(f'u."{f.column}"' for f in User._meta.concrete_fields)
+    return f"""SELECT {columns},
+        EXISTS (SELECT 1 FROM {Block._meta.db_table} b
+                WHERE (b.blocker_id = %s AND b.blocked_id = u.id) OR (b.blocker_id = u.id AND b.blocked_id = %s)),
+        (SELECT t.id FROM {Thread._meta.db_table} t WHERE t.user_low_id = %s AND t.user_high_id = %s)
+    FROM {User._meta.db_table} u
+    WHERE u.id = %s AND u.is_active AND u.deleted_at IS NULL"""
 
 
 def do_open_thread(*, user: User, other_id: uuid.UUID) -> tuple[Thread, bool]:
