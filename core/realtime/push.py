@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import queue
 import threading
 import uuid
 from collections.abc import Coroutine
@@ -127,6 +128,116 @@ class _LayerLoop:
 _layer_loop = _LayerLoop()
 
 
+class _PubSubPublisher:
+    """Pushes on channels-redis' pub/sub layer from synchronous code: PUBLISH with a plain (sync) Redis
+    client, queued pushes sent by one thread in batches, one pipeline (one round trip) per batch.
+
+    The asyncio route (``_LayerLoop``) cost one event-loop wake-up and one awaited PUBLISH per push
+    behind the shard's lock: about 0.3 ms of CPU per push in the web process, 7 ms of a 16-ms offline
+    coach reply (23 deltas). A message published here is the one the layer itself would publish (its
+    channel name, shard and serializer), so daphne's subscribers cannot tell the difference.
+    """
+
+    BATCH = 500
+
+    def __init__(self, layer: Any) -> None:
+        from channels_redis.utils import _consistent_hash, decode_hosts
+
+        self.layer = layer
+        self.prefix = layer._kwargs.get("prefix", "asgi")
+        hosts = decode_hosts(layer._kwargs.get("hosts") or (layer._args[0] if layer._args else None))
+        self._hash = _consistent_hash
+        self._hosts = hosts
+        self._clients: list[Any] = []
+        self._queue: queue.SimpleQueue[tuple[str, dict[str, Any], threading.Event | None, list[bool]]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._pid = 0
+
+    @staticmethod
+    def supports(layer: Any) -> bool:
+        """Plain hosts (a URL or connection keywords); Sentinel set-ups keep the layer's own route."""
+        if type(layer).__name__ != "RedisPubSubChannelLayer":
+            return False
+        from channels_redis.utils import decode_hosts
+
+        hosts = decode_hosts(layer._kwargs.get("hosts") or (layer._args[0] if layer._args else None))
+        return all("sentinels" not in h and "master_name" not in h for h in hosts)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            import redis
+
+            clients = []
+            for host in self._hosts:
+                options = {k: v for k, v in host.items() if k != "address"}
+                # A PUBLISH never blocks: a Redis that stops answering costs a push, not 30 s of queue.
+                options["socket_timeout"] = min(float(options.get("socket_timeout") or 5), 5.0)
+                options.setdefault("socket_connect_timeout", 2)
+                address = host.get("address")
+                clients.append(redis.Redis.from_url(address, **options) if address else redis.Redis(**options))
+            self._clients, self._queue = clients, queue.SimpleQueue()  # a forked child starts afresh
+            threading.Thread(target=self._run, name="push-publisher", daemon=True).start()
+            self._pid = os.getpid()
+
+    def submit(self, group: str, message: dict[str, Any], *, wait: float = 0.0) -> bool:
+        """Queue a push; with ``wait``, block until it is published (True) or dropped (False)."""
+        if self._pid != os.getpid():
+            self._start()
+        done = threading.Event() if wait else None
+        outcome: list[bool] = []
+        self._queue.put((group, message, done, outcome))
+        if done is None:
+            return True
+        return done.wait(wait) and bool(outcome and outcome[0])
+
+    def _run(self) -> None:
+        q = self._queue
+        while True:
+            batch = [q.get()]
+            while len(batch) < self.BATCH:
+                try:
+                    batch.append(q.get_nowait())
+                except queue.Empty:
+                    break
+            ok = self._publish(batch)
+            for _group, _message, done, outcome in batch:
+                if done is not None:
+                    outcome.append(ok)
+                    done.set()
+
+    def _publish(self, batch: list[tuple[str, dict[str, Any], threading.Event | None, list[bool]]]) -> bool:
+        pipes: dict[int, Any] = {}
+        try:
+            for group, message, _done, _outcome in batch:
+                channel = f"{self.prefix}__group__{group}"
+                shard = self._hash(channel, len(self._clients))
+                if shard not in pipes:
+                    pipes[shard] = self._clients[shard].pipeline(transaction=False)
+                pipes[shard].publish(channel, self.layer.serialize(message))
+            for pipe in pipes.values():
+                pipe.execute()
+        except Exception as exc:  # noqa: BLE001 - Redis down: counted like any dropped push, never raised
+            stats.add(dropped=len(batch))
+            logger.warning("%d pushes dropped: %r (dropped so far: %d)", len(batch), exc, stats.dropped)
+            return False
+        stats.add(sent=len(batch))
+        return True
+
+
+_publishers: dict[int, _PubSubPublisher | None] = {}
+
+
+def _publisher(layer: Any) -> _PubSubPublisher | None:
+    """The batching publisher for this layer object, or None when the layer keeps its own route."""
+    key = id(layer)
+    if key not in _publishers:
+        _publishers.clear()  # one layer per process; a new one (settings changed in tests) replaces it
+        _publishers[key] = _PubSubPublisher(layer) if _PubSubPublisher.supports(layer) else None
+    return _publishers[key]
+
+
 def _group_send(layer: Any, group: str, message: dict[str, Any]) -> None:
     # Only a cross-process layer (Redis) may be driven from our own loop; the in-memory layer
     # (development, tests) must run on the server's loop, which async_to_sync finds.
@@ -140,6 +251,9 @@ def _send(group: str, message: dict[str, Any]) -> bool:
     layer = get_channel_layer()
     if layer is None:
         return False
+    publisher = _publisher(layer)
+    if publisher is not None:  # counted (sent or dropped) by the publisher
+        return publisher.submit(group, message, wait=5.0)
     try:
         _group_send(layer, group, message)
     except Exception as exc:  # noqa: BLE001 - Redis down or the channel full: count it, never raise
@@ -163,7 +277,10 @@ def push_to_user_queued(user_id: uuid.UUID | str, event_type: str, payload: dict
     if layer is None:
         return
     message = {"type": "push.event", "event": event_type, "data": payload}
-    if type(layer).__module__.startswith("channels_redis"):
+    publisher = _publisher(layer)
+    if publisher is not None:
+        publisher.submit(user_group(user_id), message)
+    elif type(layer).__module__.startswith("channels_redis"):
         _layer_loop.submit(layer, user_group(user_id), message)
     else:
         _send(user_group(user_id), message)

@@ -164,3 +164,48 @@ async def test_a_burst_of_socket_closes_leaves_every_group():
         *(layer.group_discard(f"burst-{i}", c) for i, c in enumerate(channels)), return_exceptions=True
     )
     assert [r for r in results if isinstance(r, Exception)] == []
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("REDIS_URL"), reason="needs Redis (set REDIS_URL)")
+async def test_queued_pushes_reach_a_socket_through_redis_pubsub_in_the_order_queued(make_user):
+    """Synchronous code publishes on the pub/sub layer with its own batching publisher (a plain Redis
+    client); the socket, subscribed through the layer's own asyncio client, gets every push in order."""
+    from channels.layers import get_channel_layer
+
+    from core.realtime import push
+
+    if type(get_channel_layer()).__name__ != "RedisPubSubChannelLayer":
+        pytest.skip("the configured layer is not Redis pub/sub")
+    user = await sync_to_async(make_user)("student")
+    sock = await connect(await sync_to_async(issue_access_token)(user))
+    assert (await receive(sock))["type"] == "ready"
+    sent = push.stats.sent
+
+    def burst() -> None:
+        for i in range(200):
+            push.push_to_user_queued(user.pk, "coach_delta", {"index": i})
+
+    await sync_to_async(burst)()
+    got = [(await receive(sock))["data"]["index"] for _ in range(200)]
+    assert got == list(range(200))
+    assert push.stats.sent >= sent + 200
+    await sock.disconnect()
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("REDIS_URL"), reason="needs Redis (set REDIS_URL)")
+async def test_a_pubsub_push_to_an_unreachable_redis_is_dropped_and_counted():
+    import socket
+
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    from core.realtime import push
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    layer = RedisPubSubChannelLayer(hosts=[f"redis://127.0.0.1:{port}/0"], prefix="test-down")
+    publisher = push._PubSubPublisher(layer)
+    dropped, sent = push.stats.dropped, push.stats.sent
+    message = {"type": "push.event", "event": "x", "data": {}}
+    assert await sync_to_async(publisher.submit)("user.x", message, wait=5.0) is False
+    assert push.stats.dropped == dropped + 1 and push.stats.sent == sent
