@@ -9,12 +9,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db.models import BooleanField, Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from core.api.pagination import PageQuery, paginate
+from core.cache import versioned_key
 from core.errors import BadRequest, NotFound
 from core.models import User
 from modules.marketplace.availability import BusyIndex, free_slots
@@ -32,7 +34,7 @@ from modules.marketplace.models import (
     TutorProfile,
     TutorStatus,
 )
-from modules.marketplace.services import aware, load_availability, overlapping
+from modules.marketplace.services import NS_PUBLIC, aware, load_availability, overlapping
 
 MAX_SLOT_RANGE_DAYS = 62
 
@@ -390,7 +392,13 @@ def suggest_tutors(*, subject_name: str, busy: list[tuple[dt.datetime, dt.dateti
     limit = max(1, min(limit, 20))
     # The few matching subjects first: matching names inside the per-tutor EXISTS made PostgreSQL
     # test every approved tutor (100 ms on 10,000 tutors); with ids it walks the rating index.
-    subject_ids = list(Subject.objects.filter(name__icontains=subject_name.strip()).values_list("id", flat=True)[:50])
+    # Asked on every coach message (the weakest course's name, then its code): cached with the public
+    # reads, which every subject change invalidates.
+    key = versioned_key(NS_PUBLIC, "subject-ids", subject_name.strip().lower())
+    subject_ids = cache.get(key)
+    if subject_ids is None:
+        subject_ids = list(Subject.objects.filter(name__icontains=subject_name.strip()).values_list("id", flat=True)[:50])
+        cache.set(key, subject_ids, 300)
     if not subject_ids:
         return []
     tutors = list(

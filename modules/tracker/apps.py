@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from core.registry import ModuleConfig, Schedule
 
 
@@ -38,6 +40,11 @@ class TrackerConfig(ModuleConfig):
             if any(f.name == "user" for f in model._meta.fields):
                 post_save.connect(_owner_wrote, sender=model, dispatch_uid=f"tracker.cache.{model.__name__}.save")
                 post_delete.connect(_owner_wrote, sender=model, dispatch_uid=f"tracker.cache.{model.__name__}.delete")
+        # A timetable's classes belong to the student through their timetable (cached busy times).
+        from modules.tracker.models import TimetableClass
+
+        post_save.connect(_class_wrote, sender=TimetableClass, dispatch_uid="tracker.cache.TimetableClass.save")
+        post_delete.connect(_class_wrote, sender=TimetableClass, dispatch_uid="tracker.cache.TimetableClass.delete")
 
 
 def tracker_data_namespace(user_id: object) -> str:
@@ -55,3 +62,13 @@ def tracker_changed(*user_ids: object) -> None:
 
 def _owner_wrote(sender: type, instance: object, **kwargs: object) -> None:
     tracker_changed(instance.user_id)  # type: ignore[attr-defined]
+
+
+def _class_wrote(sender: type, instance: Any, **kwargs: Any) -> None:
+    timetable = instance._state.fields_cache.get("timetable")
+    if timetable is not None:
+        tracker_changed(timetable.user_id)
+        return
+    from modules.tracker.models import Timetable
+
+    tracker_changed(Timetable.objects.filter(pk=instance.timetable_id).values_list("user_id", flat=True).first())

@@ -70,16 +70,35 @@ def register_templates() -> None:
 # --- ports ------------------------------------------------------------------------------------------
 
 
+BUSY_WINDOW_DAYS = 16
+
+
 def busy_times(user: User, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Timetable classes between two instants, expanded in the user's zone, as UTC intervals."""
+    """Timetable classes between two instants, expanded in the user's zone, as UTC intervals.
+
+    The coach asks on every message for the next 14 days; the expansion of yesterday .. 16 days on is
+    cached per student until their tracker data changes (classes and timetables included) or a
+    minute passes. Wider ranges are expanded afresh."""
+    from django.core.cache import cache
+
+    from core.cache import versioned_key
+    from modules.tracker.apps import tracker_data_namespace
     from modules.tracker.services import expand_classes, user_zone
 
     zone = user_zone(user)
     first = start.astimezone(zone).date() - dt.timedelta(days=1)
     last = end.astimezone(zone).date() + dt.timedelta(days=1)
-    return [
-        (o["start_utc"], o["end_utc"]) for o in expand_classes(user, first, last) if o["start_utc"] < end and o["end_utc"] > start
-    ]
+    today = timezone.now().astimezone(zone).date()
+    window = (today - dt.timedelta(days=1), today + dt.timedelta(days=BUSY_WINDOW_DAYS))
+    if window[0] <= first and last <= window[1]:
+        key = versioned_key(tracker_data_namespace(user.pk), "busy", zone.key, window[0].isoformat())
+        spans = cache.get(key)
+        if spans is None:
+            spans = [(o["start_utc"], o["end_utc"]) for o in expand_classes(user, *window)]
+            cache.set(key, spans, 60)
+    else:
+        spans = [(o["start_utc"], o["end_utc"]) for o in expand_classes(user, first, last)]
+    return [(a, b) for a, b in spans if a < end and b > start]
 
 
 def coach_context(user: User) -> dict[str, Any]:

@@ -38,6 +38,35 @@ def test_busy_times_are_classes_in_utc_for_the_users_zone(api, student):
     ]
 
 
+def test_busy_times_for_the_coming_days_are_cached_until_a_class_changes(api, student):
+    """The coach asks for the next 14 days on every message: the second ask reads no timetable rows,
+    and a class added, moved or deleted shows in the very next answer."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    course = make_course(api)
+    tt = api.post("/tracker/timetables", {"semester": "Now", "classes": []}).json()
+    busy = ports.get("tracker.busy_times")
+    now = timezone.now()
+    window = (now, now + dt.timedelta(days=14))
+    student.__dict__.pop("_tracker_prefs", None)
+    assert busy(student, *window) == []
+    with CaptureQueriesContext(connection) as ctx:
+        assert busy(student, *window) == []
+    assert not [q for q in ctx.captured_queries if "tracker_timetableclass" in q["sql"]]
+
+    weekday = (now + dt.timedelta(days=2)).isoweekday() % 7  # 0 = Sunday, as the API counts days
+    klass = api.post(
+        f"/tracker/timetables/{tt['id']}/classes",
+        {"course_id": course["id"], "day_of_week": weekday, "start_time": "09:00", "end_time": "10:00"},
+    ).json()
+    assert len(busy(student, *window)) == 2  # two weeks: two occurrences
+    api.patch(f"/tracker/classes/{klass['id']}", {"end_time": "11:00"})
+    assert {(b - a) for a, b in busy(student, *window)} == {dt.timedelta(hours=2)}
+    assert api.delete(f"/tracker/classes/{klass['id']}").status_code == 204
+    assert busy(student, *window) == []
+
+
 def test_coach_context_in_a_fixed_number_of_queries(api, student):
     course = make_course(api, "CS")
     add_result(api, course["id"], 60, assessment_type="final")
