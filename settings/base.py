@@ -122,6 +122,13 @@ def _database_from_url(url: str) -> dict:
         "OPTIONS": {},
         "CONN_HEALTH_CHECKS": True,
     }
+    # Server-side binding, and each statement prepared on a connection after its 2nd use: PostgreSQL
+    # then skips planning, which cost more than executing our short queries (the booking's profile
+    # read: 0.42 ms planning, 0.07 ms execution). Booking creation's database CPU 2.7-3.3 -> 1.7-2.2 ms.
+    # Set 0 behind a PgBouncer in transaction mode (prepared statements live in one server session).
+    prepare = env_int("DB_PREPARE_THRESHOLD", 2)
+    if prepare > 0:
+        config["OPTIONS"].update({"server_side_binding": True, "prepare_threshold": prepare})
     pool_max = env_int("DB_POOL_MAX", 0)
     if pool_max > 0:  # Django 5.1+ native psycopg pool; CONN_MAX_AGE must be 0 with it
         config["OPTIONS"]["pool"] = {"min_size": env_int("DB_POOL_MIN", 2), "max_size": pool_max, "timeout": 10}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -394,7 +395,7 @@ def suggest_tutors(*, subject_name: str, busy: list[tuple[dt.datetime, dt.dateti
     # test every approved tutor (100 ms on 10,000 tutors); with ids it walks the rating index.
     # Asked on every coach message (the weakest course's name, then its code): cached with the public
     # reads, which every subject change invalidates.
-    key = versioned_key(NS_PUBLIC, "subject-ids", subject_name.strip().lower())
+    key = versioned_key(NS_PUBLIC, "subject-ids", hashlib.sha1(subject_name.strip().lower().encode()).hexdigest())
     subject_ids = cache.get(key)
     if subject_ids is None:
         subject_ids = list(Subject.objects.filter(name__icontains=subject_name.strip()).values_list("id", flat=True)[:50])
