@@ -76,29 +76,36 @@ BUSY_WINDOW_DAYS = 16
 def busy_times(user: User, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
     """Timetable classes between two instants, expanded in the user's zone, as UTC intervals.
 
-    The coach asks on every message for the next 14 days; the expansion of yesterday .. 16 days on is
-    cached per student until their tracker data changes (classes and timetables included) or a
-    minute passes. Wider ranges are expanded afresh."""
+    The coach asks on every message for the next 14 days: the classes from yesterday to 16 days on
+    (UTC days) are cached per student until their tracker data changes (classes, timetables and
+    preferences, the zone included) or a minute passes; wider ranges are expanded afresh. A hit reads
+    neither the preferences nor the timetable."""
     from django.core.cache import cache
 
     from core.cache import versioned_key
     from modules.tracker.apps import tracker_data_namespace
+
+    midnight = timezone.now().astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    window = (midnight - dt.timedelta(days=1), midnight + dt.timedelta(days=BUSY_WINDOW_DAYS))
+    if not (window[0] <= start and end <= window[1]):
+        return _expand_busy(user, start, end)
+    key = versioned_key(tracker_data_namespace(user.pk), "busy", user.timezone, window[0].date().isoformat())
+    spans = cache.get(key)
+    if spans is None:
+        spans = _expand_busy(user, *window)
+        cache.set(key, spans, 60)
+    return [(a, b) for a, b in spans if a < end and b > start]
+
+
+def _expand_busy(user: User, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
     from modules.tracker.services import expand_classes, user_zone
 
     zone = user_zone(user)
     first = start.astimezone(zone).date() - dt.timedelta(days=1)
     last = end.astimezone(zone).date() + dt.timedelta(days=1)
-    today = timezone.now().astimezone(zone).date()
-    window = (today - dt.timedelta(days=1), today + dt.timedelta(days=BUSY_WINDOW_DAYS))
-    if window[0] <= first and last <= window[1]:
-        key = versioned_key(tracker_data_namespace(user.pk), "busy", zone.key, window[0].isoformat())
-        spans = cache.get(key)
-        if spans is None:
-            spans = [(o["start_utc"], o["end_utc"]) for o in expand_classes(user, *window)]
-            cache.set(key, spans, 60)
-    else:
-        spans = [(o["start_utc"], o["end_utc"]) for o in expand_classes(user, first, last)]
-    return [(a, b) for a, b in spans if a < end and b > start]
+    return [
+        (o["start_utc"], o["end_utc"]) for o in expand_classes(user, first, last) if o["start_utc"] < end and o["end_utc"] > start
+    ]
 
 
 def coach_context(user: User) -> dict[str, Any]:

@@ -441,3 +441,21 @@ def test_the_cached_context_follows_a_new_result(student, client_for, tracker_fo
     t.result("NET301", "quiz", 95)
     second = api.post(f"/coach/sessions/{session['id']}/messages", {"text": "And now?"})
     assert second.status_code == 200 and "75.0%" in second.json()["text"], second.json()["text"]
+
+
+def test_todays_usage_is_kept_as_a_running_count_and_recounted_when_the_cache_loses_it(student, client_for):
+    from django.core.cache import cache
+
+    api = client_for(student)
+    s = new_session(api)
+    with override_settings(COACH_DAILY_MESSAGES=2):
+        assert ask(api, s["id"], "one").status_code == 200
+        used = api.get("/coach/usage").json()
+        assert used["messages_today"] == 1 and used["tokens_today"] > 0
+        cache.clear()  # a Redis restart: counted again from the stored messages
+        assert api.get("/coach/usage").json() == used
+        assert api.delete(f"/coach/sessions/{s['id']}").status_code == 204  # deleting hands nothing back
+        s2 = new_session(api)
+        assert ask(api, s2["id"], "two").status_code == 200
+        res = ask(api, s2["id"], "three")
+        assert res.status_code == 429 and res.json()["code"] == "coach_quota"
