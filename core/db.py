@@ -159,6 +159,21 @@ def from_db_row(model: type[M], values: Sequence[Any], *, using: str | None = No
     return model.from_db(conn.alias, attnames, converted)
 
 
+def select_columns(model: type[Model], alias: str) -> str:
+    """``alias."col", ...`` for every concrete field of ``model``, in the order from_db_row reads them."""
+    return ", ".join(f'{alias}."{f.column}"' for f in model._meta.concrete_fields)
+
+
+def from_db_rows(row: Sequence[Any], *models: type[Model], using: str | None = None) -> list[Model]:
+    """Split one row of ``select_columns(m1, ...), select_columns(m2, ...)`` into instances."""
+    out, at = [], 0
+    for model in models:
+        n = len(model._meta.concrete_fields)
+        out.append(from_db_row(model, row[at : at + n], using=using))
+        at += n
+    return out
+
+
 def from_db_value(field: Field[Any, Any], value: Any, *, using: str | None = None) -> Any:
     """One column of a hand-written query as the ORM would give it for ``field`` (a model's field)."""
     conn = connections[using or router.db_for_read(field.model)]

@@ -16,10 +16,12 @@ from allauth.headless.tokens.strategies.jwt.internal import decode_token, sessio
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.core.cache import cache
+from django.db import connection
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 from ninja.security import HttpBearer
 
+from core.db import db_uuid, from_db_row, select_columns
 from core.models import User
 
 
@@ -78,8 +80,16 @@ def cached_user(user_id: Any) -> User | None:
 
 
 def _load_user(user_id: Any, key: str) -> User | None:
-    """The row from the database, put in the auth cache (a miss of cached_user or of the MGET)."""
-    user = User.objects.filter(pk=user_id).first()
+    """The row from the database, put in the auth cache (a miss of cached_user or of the MGET). A
+    plain prepared statement: a tutor confirming one booking after signing in misses the cache, and
+    the ORM query cost a sixth of that confirmation's CPU."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {select_columns(User, 'u')} FROM {User._meta.db_table} u WHERE u.id = %s",
+            [db_uuid(uuid.UUID(str(user_id)))],
+        )
+        row = cursor.fetchone()
+    user = from_db_row(User, row) if row is not None else None
     if user is not None:
         cache.set(key, user, USER_CACHE_TTL)
     return user

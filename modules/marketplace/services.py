@@ -25,11 +25,10 @@ from django.utils import timezone
 
 from core.api.auth import remember_users
 from core.cache import bump_now_and_on_commit
-from core.db import db_uuid, from_db_row, from_db_value, insert_row
+from core.db import db_uuid, from_db_row, from_db_rows, from_db_value, insert_row, select_columns
 from core.errors import BadRequest, Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.events import publish
 from core.models import Role, User
-from core.permissions import get_owned
 from modules.marketplace import events as ev
 from modules.marketplace.availability import DayException, Rule, availability_utc, within_availability
 from modules.marketplace.models import (
@@ -690,13 +689,30 @@ def _reserve_credit(*, student: User, profile: TutorProfile, purchase_id: uuid.U
 
 
 def _lock_booking(booking_id: uuid.UUID, viewer: User | None) -> Booking:
-    """Lock the booking row (with the names an answer shows, read in the same query); 404 when
-    ``viewer`` (None for scheduled tasks) is neither a party nor an admin, as if it did not exist."""
-    rows = Booking.objects.select_for_update(of=("self",)).select_related("tutor_user", "student", "subject")
-    if viewer is not None:
-        booking = get_owned(rows, user=viewer, owner_fields=("student", "tutor_user"), admin_override=True, id=booking_id)
-    elif (booking := rows.filter(pk=booking_id).first()) is None:
-        raise NotFound("No booking with that id")
+    """Lock the booking row (with the names an answer shows, read in the same statement); 404 when
+    ``viewer`` (None for scheduled tasks) is neither a party nor an admin, as if it did not exist.
+
+    Hand-written: every transition starts here, and building this four-table query through the ORM
+    cost a third of a confirmation's CPU in the running stack."""
+    b, u = Booking._meta.db_table, User._meta.db_table
+    sql = (
+        f"SELECT {select_columns(Booking, 'b')}, {select_columns(User, 'su')}, {select_columns(User, 'tu')}, "
+        f"{select_columns(Subject, 's')} FROM {b} b JOIN {u} su ON su.id = b.student_id "
+        f"JOIN {u} tu ON tu.id = b.tutor_user_id JOIN {Subject._meta.db_table} s ON s.id = b.subject_id WHERE b.id = %s"
+    )
+    params: list[Any] = [db_uuid(booking_id)]
+    if viewer is not None and viewer.role != Role.ADMIN:
+        sql += " AND (b.student_id = %s OR b.tutor_user_id = %s)"
+        params += [db_uuid(viewer.pk), db_uuid(viewer.pk)]
+    if connection.features.has_select_for_update:  # SQLite: its IMMEDIATE transactions serialise writers
+        sql += " FOR UPDATE OF b"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("No booking with that id, or you may not see it")
+    booking, student, tutor_user, subject = from_db_rows(row, Booking, User, User, Subject)
+    booking.student, booking.tutor_user, booking.subject = student, tutor_user, subject
     remember_users(booking.student, booking.tutor_user)  # the handlers telling them read them from here
     return booking
 
