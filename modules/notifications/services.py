@@ -17,7 +17,7 @@ from core.cache import bump_now_and_on_commit
 from core.db import insert_row, insert_unless_conflict
 from core.errors import NotFound, ValidationFailed
 from core.models import User
-from core.notify import CATEGORIES, render
+from core.notify import CATEGORIES, Rendered, render
 from core.realtime.push import push_to_user_on_commit
 from core.registry import ports
 from modules.notifications.models import Channel, Delivery, DeliveryStatus, Notification, Preference, QuietHours
@@ -191,8 +191,29 @@ def notify_user(
         in_app=prefs["in_app"],
         key=key[:200] if key else None,
     )
-    if not insert_unless_conflict(n):  # the same key again (a redelivered event, a concurrent twin): once only
-        return None
+    # The notification and its delivery rows commit together: the key makes a redelivered event a
+    # no-op, so a notification committed without its e-mail row (a crash, a failed insert) would
+    # never get one. savepoint=False: inside a caller's transaction, that transaction decides.
+    with transaction.atomic(savepoint=False):
+        if not insert_unless_conflict(n):  # the same key again (a redelivered event, a concurrent twin): once only
+            return None
+        _write_deliveries(
+            n, user, category, rendered, want_email=want_email, want_push=want_push, window=window, attachments=attachments
+        )
+    return n
+
+
+def _write_deliveries(
+    n: Notification,
+    user: User,
+    category: str,
+    rendered: Rendered,
+    *,
+    want_email: bool,
+    want_push: bool,
+    window: QuietHours | None,
+    attachments: list[tuple[str, bytes, str]] | None,
+) -> None:
     if n.in_app:
         bump_now_and_on_commit(centre_namespace(user.pk))
         push_to_user_on_commit(user.pk, "notification", notification_payload(n))
@@ -217,7 +238,6 @@ def notify_user(
         )
         if not ends:
             _enqueue("modules.notifications.tasks.deliver_push", d.pk, group="push")
-    return n
 
 
 def _enqueue(func: str, delivery_id: int, *, group: str, **kwargs: Any) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from core.models import EffectKey, User
@@ -157,3 +158,34 @@ def test_preferences_api_shape_and_validation(student, client_for):
     # leaving quiet_hours out keeps them; null turns them off
     assert c.put("/notifications/preferences", {"categories": []}).json()["quiet_hours"] is not None
     assert c.put("/notifications/preferences", {"quiet_hours": None}).json()["quiet_hours"] is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_notification_is_never_left_without_its_email_delivery(student, mailoutbox):
+    """Handlers notify after commit, outside any transaction. When the e-mail delivery row cannot be
+    written (here a trigger refuses it), the notification is not kept on its own: the event's
+    redelivery (the same key, which makes a second notify a no-op) then writes both, and the e-mail goes."""
+    table = Delivery._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION refuse_delivery() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER refuse_delivery BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse_delivery()"
+            )
+        else:
+            cursor.execute(f"CREATE TRIGGER refuse_delivery BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'refused'); END")
+    try:
+        with pytest.raises(DatabaseError):
+            generic(student)
+        assert not Notification.objects.filter(user=student).exists()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER refuse_delivery{' ON ' + table if connection.vendor == 'postgresql' else ''}")
+            if connection.vendor == "postgresql":
+                cursor.execute("DROP FUNCTION refuse_delivery()")
+    generic(student)  # the redelivery
+    n = Notification.objects.get(user=student)
+    assert Delivery.objects.filter(notification=n, channel="email").exists()
+    assert [m.to for m in mailoutbox] == [[student.email]]
