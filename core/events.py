@@ -80,11 +80,20 @@ def event_payload(evt: Any) -> dict[str, Any]:
 
 
 def _deliver(evt: Any) -> list[str]:
-    """Run every subscriber; a failing handler is logged and does not stop the others."""
+    """Run every subscriber; a failing handler is logged and does not stop the others.
+
+    Inside a transaction (the outbox drain holds its row), each handler gets a savepoint: on
+    PostgreSQL a failed statement aborts the whole transaction, which would fail every handler after
+    it and the drain's own bookkeeping. After commit (autocommit) a handler's writes are its own."""
     errors: list[str] = []
+    isolate = connection.in_atomic_block
     for handler in list(_subscribers.get(evt.event_type, [])):
         try:
-            handler(evt)
+            if isolate:
+                with transaction.atomic():
+                    handler(evt)
+            else:
+                handler(evt)
         except Exception as exc:
             logger.exception("event handler %s failed for %s", getattr(handler, "__qualname__", handler), evt.event_type)
             errors.append(f"{getattr(handler, '__qualname__', handler)}: {exc!r}")

@@ -110,3 +110,41 @@ def test_capture_events_collects_published_events():
 
 
 test_capture_events_collects_published_events = pytest.mark.django_db(test_capture_events_collects_published_events)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_handler_failing_in_the_database_during_the_drain_spoils_neither_the_others_nor_the_batch():
+    """The drain delivers inside a transaction (it holds the outbox row). A handler whose statement
+    fails there (on PostgreSQL that aborts the transaction) must spoil neither the handlers after it,
+    nor the row's bookkeeping, nor the rows after it in the batch."""
+    from django.db import connection
+
+    failing = {"on": True}
+    after: list = []
+
+    def bad_sql(evt):
+        if failing["on"]:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT * FROM no_such_table")
+
+    def records(evt):
+        OutboxEvent.objects.count()  # a statement of its own, after the failed one
+        after.append(evt)
+
+    subscribe(ThingHappened, bad_sql)
+    subscribe(ThingHappened, records)
+    try:
+        for _ in range(2):
+            publish(ThingHappened(thing_id=uuid.uuid4(), at=timezone.now()), durable=True)
+        OutboxEvent.objects.update(created_at=timezone.now() - dt.timedelta(minutes=5))
+        after.clear()
+        assert drain_outbox() == 0  # both fail again in the drain...
+        assert len(after) == 2  # ...the handler after the failing one still ran for each...
+        rows = list(OutboxEvent.objects.all())
+        assert len(rows) == 2 and all(r.attempts == 2 and "no_such_table" in r.last_error for r in rows)  # ...and it counted
+        failing["on"] = False
+        assert drain_outbox() == 2  # recovered: both delivered on the next drain
+        assert OutboxEvent.objects.filter(delivered_at__isnull=True).count() == 0
+    finally:
+        unsubscribe(ThingHappened, bad_sql)
+        unsubscribe(ThingHappened, records)
