@@ -47,16 +47,18 @@ class FixedWindowThrottle(BaseThrottle):
         self.anon_setting, self.user_setting, self.scope = anon_setting, user_setting, scope
         self._local = threading.local()  # one instance serves every thread: keep the wait per thread
 
+    def window(self, authenticated: bool, ident: str, now: float) -> tuple[str, int, int, int]:
+        """This client's counter at ``now``: (key, ttl, limit, period)."""
+        num_requests, duration = parse_rate(getattr(settings, self.user_setting if authenticated else self.anon_setting))
+        return f"thr:{self.scope}:{ident}:{int(now // duration)}", duration + 1, num_requests, duration
+
     def allow_request(self, request: HttpRequest) -> bool:
-        auth = getattr(request, "auth", None)
-        user_pk = getattr(auth, "pk", None)
-        rate = getattr(settings, self.user_setting if user_pk is not None else self.anon_setting)
-        num_requests, duration = parse_rate(rate)
+        user_pk = getattr(getattr(request, "auth", None), "pk", None)
         ident = f"u{user_pk}" if user_pk is not None else f"ip{client_ip(request)}"
         now = time.time()
-        window = int(now // duration)
-        if _count(f"thr:{self.scope}:{ident}:{window}", duration + 1) > num_requests:
-            self._local.wait = (window + 1) * duration - now
+        key, ttl, num_requests, duration = self.window(user_pk is not None, ident, now)
+        if _count(key, ttl) > num_requests:
+            self._local.wait = (int(now // duration) + 1) * duration - now
             return False
         return True
 

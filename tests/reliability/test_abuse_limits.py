@@ -289,3 +289,19 @@ def test_limits_live_in_redis_and_survive_a_restart(on_redis: RedisProcess, make
     assert out.returncode == 0, out.stderr[-2000:]
     wait = out.stdout.split("WAIT", 1)[1].strip()
     assert wait != "None" and 0 < float(wait) <= 3600, out.stdout
+
+
+@pytest.mark.skipif(not is_enabled("messaging"), reason="messaging is off")
+@override_settings(API_THROTTLE_USER="4/m", RATE_LIMIT_MESSAGES="2/m")
+@pytest.mark.usefixtures("rate_window")
+def test_a_limited_operation_spends_both_the_api_budget_and_its_own(make_user, anyone_may_message):
+    """Sending counts against the messages limit and against the API-wide budget every endpoint
+    shares: the third message is refused by its own limit, and by then /me has one request left."""
+    alice, bob = make_user(Role.STUDENT), make_user(Role.TUTOR)
+    api = ApiClient(alice)
+    body = {"recipient_id": str(bob.pk), "body": "hello"}
+    assert [api.post("/messaging/messages", body).status_code for _ in range(2)] == [201, 201]
+    assert_problem_429(api.post("/messaging/messages", body), max_wait=60)  # the messages limit (3 > 2)
+    assert api.get("/me").status_code == 200  # the API-wide budget: the 3 sends (refused or not) + this = 4
+    assert_problem_429(api.get("/me"), max_wait=60)  # 5 > 4
+    assert ApiClient(bob).get("/me").status_code == 200  # budgets are per user
