@@ -79,14 +79,14 @@ def event_payload(evt: Any) -> dict[str, Any]:
     return {f.name: _to_json(getattr(evt, f.name)) for f in dataclasses.fields(evt)}
 
 
-def _deliver(evt: Any) -> list[str]:
+def _deliver(evt: Any, *, isolate: bool = False) -> list[str]:
     """Run every subscriber; a failing handler is logged and does not stop the others.
 
-    Inside a transaction (the outbox drain holds its row), each handler gets a savepoint: on
-    PostgreSQL a failed statement aborts the whole transaction, which would fail every handler after
-    it and the drain's own bookkeeping. After commit (autocommit) a handler's writes are its own."""
+    ``isolate`` (the outbox drain, which delivers inside the transaction holding its row): each
+    handler gets a savepoint, since on PostgreSQL a failed statement aborts the whole transaction and
+    would fail every handler after it and the drain's own bookkeeping. After commit (the request
+    path, autocommit) a handler's writes are its own and need none."""
     errors: list[str] = []
-    isolate = connection.in_atomic_block
     for handler in list(_subscribers.get(evt.event_type, [])):
         try:
             if isolate:
@@ -159,7 +159,7 @@ def drain_outbox(older_than_seconds: int = 30, batch: int = 200) -> int:
                 row.save(update_fields=["delivered_at", "last_error"])
                 continue
             evt = _from_payload(cls, row.payload)
-            errors = _deliver(evt)
+            errors = _deliver(evt, isolate=True)
             row.attempts += 1
             if errors:
                 row.last_error = "\n".join(errors)[:4000]
