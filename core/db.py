@@ -149,6 +149,26 @@ def _insert(obj: Model, on_conflict: str) -> bool:
     return True
 
 
+def update_row(obj: Model, fields: Sequence[str] | None = None) -> int:
+    """UPDATE ``obj``'s row with its current ``fields`` (attnames; every field when None) in one
+    statement without save()'s machinery, stamping auto_now fields as save() does; the rows changed.
+    For a row the caller holds locked on a hot path (a booking's transitions): save() built a query
+    and a compiler each time. No pre_save/post_save signal is sent: the caller does what a listener
+    would (a cache bump)."""
+    meta = obj._meta
+    conn = connections[router.db_for_write(type(obj))]
+    qn = conn.ops.quote_name
+    if fields is None:
+        targets = [f for f in meta.concrete_fields if not f.primary_key]
+    else:
+        targets = [meta.get_field(name) for name in fields]  # type: ignore[misc]
+    values = [f.get_db_prep_save(f.pre_save(obj, False), conn) for f in targets]
+    sql = f"UPDATE {qn(meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in targets)} WHERE {qn(meta.pk.column)} = %s"
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [*values, meta.pk.get_db_prep_value(obj.pk, conn)])
+        return cursor.rowcount
+
+
 def from_db_row(model: type[M], values: Sequence[Any], *, using: str | None = None) -> M:
     """An instance of ``model`` from a hand-written query's columns (its concrete fields, in their
     order), each converted as the ORM's compiler converts it (SQLite answers UUIDs, times and JSON as

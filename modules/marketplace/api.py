@@ -413,8 +413,7 @@ def _act(request: HttpRequest, booking_id: uuid.UUID, fn: Any, *, reread: bool =
     booking = fn(booking_id=booking_id, actor=current_user(request), **kwargs)
     if reread:
         return _detail(booking.id)
-    history = BookingEvent.objects.filter(booking_id=booking.id).order_by("created_at", "id")
-    return selectors.booking_detail_dict(booking, history=history)
+    return selectors.booking_detail_dict(booking, history=selectors.booking_history(booking.id))
 
 
 ACTION_ERRORS = error_responses(401, 403, 404, 409)

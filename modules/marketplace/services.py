@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from core.api.auth import remember_users
 from core.cache import bump_now_and_on_commit
-from core.db import db_uuid, from_db_row, from_db_rows, from_db_value, insert_row, select_columns
+from core.db import db_uuid, from_db_row, from_db_rows, from_db_value, insert_row, select_columns, update_row
 from core.errors import BadRequest, Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.events import publish
 from core.models import Role, User
@@ -717,6 +717,14 @@ def _lock_booking(booking_id: uuid.UUID, viewer: User | None) -> Booking:
     return booking
 
 
+def _save_booking(booking: Booking, fields: list[str] | None = None) -> None:
+    """Write a locked booking's changes in one statement (core.db.update_row; every column when
+    ``fields`` is None) and drop both parties' cached booking lists, which the post_save listener
+    does for saves made elsewhere (the admin, fixtures)."""
+    update_row(booking, fields)
+    invalidate_bookings_of(booking.student_id, booking.tutor_user_id)
+
+
 def _require_state(booking: Booking, *allowed: str) -> None:
     if booking.status not in allowed:
         raise Conflict(
@@ -763,7 +771,7 @@ def do_confirm_booking(*, booking_id: uuid.UUID, actor: User) -> Booking:
             )
         booking.status = BookingStatus.CONFIRMED
         booking.confirmed_at = timezone.now()
-        booking.save(update_fields=["status", "confirmed_at", "meeting_url", "credit_consumed", "updated_at"])
+        _save_booking(booking, ["status", "confirmed_at", "meeting_url", "credit_consumed", "updated_at"])
         _record(booking, actor=actor, action="confirmed", from_status=BookingStatus.PENDING)
         publish(
             ev.BookingConfirmed(
@@ -796,7 +804,7 @@ def do_decline_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") 
         booking.status = BookingStatus.DECLINED
         booking.status_reason = reason
         _clear_proposal(booking)
-        booking.save()
+        _save_booking(booking)
         _record(booking, actor=actor, action="declined", from_status=BookingStatus.PENDING, details={"reason": reason})
         publish(
             ev.BookingDeclined(
@@ -845,7 +853,7 @@ def do_cancel_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") -
                 ),
                 durable=True,
             )
-        booking.save()
+        _save_booking(booking)
         _record(
             booking, actor=actor, action="cancelled", from_status=previous, details={"reason": reason, "refund_eligible": refund}
         )
@@ -880,7 +888,7 @@ def do_complete_booking(*, booking_id: uuid.UUID, actor: User | None) -> Booking
             raise Conflict("The session has not ended yet", code="not_ended")
         booking.status = BookingStatus.COMPLETED
         _clear_proposal(booking)
-        booking.save()
+        _save_booking(booking)
         _record(booking, actor=actor, action="completed", from_status=BookingStatus.CONFIRMED, details={"auto": actor is None})
         publish(
             ev.BookingCompleted(
@@ -914,7 +922,7 @@ def do_mark_no_show(*, booking_id: uuid.UUID, actor: User, who: str) -> Booking:
                 )
                 booking.credit_consumed = False
         _clear_proposal(booking)
-        booking.save()
+        _save_booking(booking)
         _record(booking, actor=actor, action=f"no_show_{who}", from_status=BookingStatus.CONFIRMED)
         publish(
             ev.BookingNoShow(
@@ -954,7 +962,7 @@ def do_propose_reschedule(*, booking_id: uuid.UUID, actor: User, starts_at: dt.d
         booking.proposed_starts_at = starts_at
         booking.proposed_by = actor
         booking.proposal_reason = reason
-        booking.save()
+        _save_booking(booking)
         _record(
             booking,
             actor=actor,
@@ -989,7 +997,7 @@ def do_answer_reschedule(*, booking_id: uuid.UUID, actor: User, accept: bool) ->
         proposed = booking.proposed_starts_at
         if not accept:
             _clear_proposal(booking)
-            booking.save()
+            _save_booking(booking)
             _record(
                 booking,
                 actor=actor,
@@ -1018,7 +1026,7 @@ def do_answer_reschedule(*, booking_id: uuid.UUID, actor: User, accept: bool) ->
         previous = booking.starts_at
         booking.starts_at, booking.ends_at, booking.blocked_until = proposed, ends_at, blocked_until
         _clear_proposal(booking)
-        booking.save()
+        _save_booking(booking)
         _record(
             booking,
             actor=actor,
@@ -1058,7 +1066,7 @@ def expire_pending_bookings(*, now: dt.datetime | None = None) -> int:
                 continue
             booking.status = BookingStatus.EXPIRED
             _clear_proposal(booking)
-            booking.save()
+            _save_booking(booking)
             _record(booking, actor=None, action="expired", from_status=BookingStatus.PENDING)
             publish(
                 ev.BookingExpired(
