@@ -8,6 +8,7 @@ Modules register their templates with :func:`register_template` in their ready()
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -60,12 +61,19 @@ class Rendered:
     html: str
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    """A template source compiled once per process: compiling cost more than rendering, on every
+    notification. Keyed by the source, so a re-registered template is compiled afresh."""
+    return Template(source)
+
+
 def render(template: str, context: dict[str, Any]) -> Rendered:
     tpl = get_template(template)
     ctx = Context(context, autoescape=False)
-    subject = " ".join(Template(tpl.subject).render(ctx).split())[:200]
-    text = Template(tpl.text).render(ctx)
-    html = Template(tpl.html).render(Context(context)) if tpl.html else ""
+    subject = " ".join(_compiled(tpl.subject).render(ctx).split())[:200]
+    text = _compiled(tpl.text).render(ctx)
+    html = _compiled(tpl.html).render(Context(context)) if tpl.html else ""
     return Rendered(subject, text, html)
 
 
