@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -125,10 +126,12 @@ def test_study_streak_counts_local_days(api, student):
     streak = api.get("/tracker/dashboard/streak").json()
     assert streak["current_streak"] == 3 and streak["longest_streak"] == 3
     assert [d["completed"] for d in streak["days"]] == [False, False, False, True, True, True, False]
-    start = now - dt.timedelta(minutes=40)
-    StudySession.objects.create(
-        user=student, course_id=course["id"], started_at=start, ended_at=now - dt.timedelta(minutes=5), duration_minutes=35
-    )
+    # A session today, in the student's own zone: in the first 40 minutes after their midnight,
+    # "40 minutes ago" would still be yesterday (CI once ran at 00:2x local and saw 3).
+    local_now = now.astimezone(ZoneInfo(student.timezone))
+    midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = max(now - dt.timedelta(minutes=40), midnight)
+    StudySession.objects.create(user=student, course_id=course["id"], started_at=start, ended_at=now, duration_minutes=35)
     streak = api.get("/tracker/dashboard/streak").json()
     assert streak["current_streak"] == 4 and streak["longest_streak"] == 4
 
