@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from core.registry import discover_modules, resolve_enabled_modules
 from settings.env import env_bool, env_int, env_list, env_str
+from settings.keys import write_rsa_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -339,15 +340,7 @@ def _jwt_private_key() -> str:
     # Development and tests: one RSA key generated per machine and kept under var/.
     dev_key = VAR_DIR / "jwt-dev-private.pem"
     if not dev_key.exists():
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-
-        pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        tmp = dev_key.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_bytes(pem)
-        tmp.replace(dev_key)
+        write_rsa_key(dev_key)
     return dev_key.read_text()
 
 

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.cache import bump_now_and_on_commit
-from core.db import db_uuid, from_db_row, insert_row
+from core.db import db_uuid, from_db_row, insert_row, update_row
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.events import publish
 from core.files import CheckedUpload, store_file
@@ -256,11 +256,8 @@ def do_send_message(
         msg.attachment = Attachment.objects.create(
             message=msg, file=name, original_name=upload.original_name, mime=mime, size=size
         )
-    with connection.cursor() as cursor:  # as the ORM's update() would, without building a query per send
-        cursor.execute(
-            f"UPDATE {Thread._meta.db_table} SET last_message_at = %s WHERE id = %s",
-            [connection.ops.adapt_datetimefield_value(now), db_uuid(thread.pk)],
-        )
+    thread.last_message_at = now
+    update_row(thread, ["last_message_at"])  # nothing listens to a Thread's save
     _push_both(msg, "new_message", message_payload(msg))
     publish(
         MessageSent(

@@ -58,14 +58,10 @@ def sh(args: list[str], env: dict[str, str] | None = None, **kw: Any) -> subproc
 def bench_env(db_url: str, redis_url: str, workdir: Path) -> dict[str, str]:
     key = workdir / "jwt.pem"
     if not key.exists():  # a key of its own: a fresh clone has no var/jwt-dev-private.pem yet
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
+        sys.path.insert(0, str(ROOT))
+        from settings.keys import write_rsa_key
 
-        workdir.mkdir(parents=True, exist_ok=True)
-        pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        key.write_bytes(pem)
+        write_rsa_key(key)
     return {
         **os.environ,
         "DATABASE_URL": db_url,
