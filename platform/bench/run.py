@@ -229,7 +229,37 @@ http {{
                 os.killpg(proc.pid, signal.SIGKILL)
 
 
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# Where the two cores go: CPU time per process kind, read from /proc around each timed run.
+CPU_KINDS = {
+    "gunicorn": "web",
+    "python": "web",
+    "postgres": "postgres",
+    "redis-server": "redis",
+    "nginx": "nginx",
+    "daphne": "daphne",
+}
+
+
+def cpu_ticks() -> dict[str, int]:
+    """utime + stime of every running process, summed by kind (Linux /proc; {} elsewhere)."""
+    totals: dict[str, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        kind = CPU_KINDS.get(comm.split(":")[0].split()[0]) or ("wrk" if comm.startswith("wrk") else "other")
+        fields = raw[raw.rindex(")") + 2 :].split()
+        totals[kind] = totals.get(kind, 0) + int(fields[11]) + int(fields[12])
+    return totals
+
+
 def wrk(file: Path, connections: int, seconds: int, once: bool = False, offset: int = 0, limit: int = 0) -> dict[str, Any]:
+    import resource
+
+    before, children = cpu_ticks(), resource.getrusage(resource.RUSAGE_CHILDREN)
     threads = min(2, connections)
     env = {
         **os.environ,
@@ -264,8 +294,14 @@ def wrk(file: Path, connections: int, seconds: int, once: bool = False, offset: 
         text=True,
         check=True,
     )
+    after = cpu_ticks()
     raw = json.loads(proc.stdout.split("BENCH_JSON", 1)[1].strip().splitlines()[0])
     secs = raw["duration_us"] / 1e6
+    served = max(1, raw["requests"] - raw.get("filler", 0))
+    # wrk has exited, so its own ticks are gone from /proc: taken from this process's children instead.
+    cpu_ms = {k: round((after.get(k, 0) - before.get(k, 0)) * 1000 / TICK / served, 2) for k in after if k != "wrk"}
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_ms["wrk"] = round((done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime) * 1000 / served, 2)
     errors = raw["connect"] + raw["read"] + raw["write"] + raw["status"] + raw["timeout"]
     filler = raw.get("filler", 0)
     return {
@@ -286,6 +322,7 @@ def wrk(file: Path, connections: int, seconds: int, once: bool = False, offset: 
             else {}
         ),
         "requests": raw["requests"],
+        "cpu_ms_per_request": {k: v for k, v in cpu_ms.items() if v > 0},
     }
 
 
@@ -349,16 +386,24 @@ def chart(results: dict[str, Any], path: Path, conn: str) -> None:
     fig.savefig(path, dpi=110)
 
 
+def cpu_split(r: dict[str, Any]) -> str:
+    cpu = r.get("cpu_ms_per_request") or {}
+    if not cpu:
+        return "-"
+    other = sum(v for k, v in cpu.items() if k not in ("web", "postgres"))
+    return f"{cpu.get('web', 0):.2f} / {cpu.get('postgres', 0):.2f} / {other:.2f}"
+
+
 def markdown(results: dict[str, Any], floor_rps: dict[str, float]) -> str:
     rows = [
-        "| scenario | conns | req/s | x floor | p50 ms | p95 ms | p99 ms | errors | queries/req |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| scenario | conns | req/s | x floor | p50 ms | p95 ms | p99 ms | errors | queries/req | CPU ms/req web / pg / other |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, entry in results.items():
         for c, r in entry["by_connections"].items():
             ratio = r["rps"] / floor_rps[c] if floor_rps.get(c) else 0
             rows.append(
-                f"| {name} | {c} | {r['rps']:.0f} | {ratio:.2f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']}{' (slice used up: ' + str(r['filler']) + ' filler)' if r.get('filler') else ''} | {entry['queries_per_request'] if entry['queries_per_request'] is not None else '-'} |"
+                f"| {name} | {c} | {r['rps']:.0f} | {ratio:.2f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']}{' (slice used up: ' + str(r['filler']) + ' filler)' if r.get('filler') else ''} | {entry['queries_per_request'] if entry['queries_per_request'] is not None else '-'} | {cpu_split(r)} |"
             )
     return "\n".join(rows)
 
@@ -378,6 +423,7 @@ def main() -> None:
     ap.add_argument("--skip-ws", action="store_true")
     ap.add_argument("--ws-workers", type=int, default=WS_WORKERS, help="daphne processes for /ws/, one port each")
     ap.add_argument("--seed-only", action="store_true", help="build the data and stop")
+    ap.add_argument("--tag", default="", help="results/<date>-<tag>.*: a subset run that keeps the day's full run")
     ap.add_argument("--server", default=DEFAULT_SERVER, help="sync:W, gthread:WxT, uvicorn:W or daphne")
     ap.add_argument("--server-cpus", default=CPUS["server"])
     ap.add_argument("--client-cpus", default=CPUS["client"])
@@ -467,7 +513,7 @@ def main() -> None:
     floor = {c: r["rps"] for c, r in out["scenarios"].get("floor", {}).get("by_connections", {}).items()}
     results = BENCH / "results"
     results.mkdir(exist_ok=True)
-    stamp = dt.date.today().isoformat() + ("-small" if args.small else "")
+    stamp = dt.date.today().isoformat() + ("-small" if args.small else "") + (f"-{args.tag}" if args.tag else "")
     (results / f"{stamp}.json").write_text(json.dumps(out, indent=2))
     table = markdown(out["scenarios"], floor)
     (results / f"{stamp}.md").write_text(
