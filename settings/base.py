@@ -114,7 +114,8 @@ def _database_from_url(url: str) -> dict:
     if parsed.scheme not in {"postgres", "postgresql", "pgsql"}:
         raise ImproperlyConfigured(f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use postgresql://)")
     config = {
-        "ENGINE": "django.db.backends.postgresql",
+        # Django's backend with a health check that sends no SELECT 1 while the connection is idle.
+        "ENGINE": "core.pgbackend",
         "NAME": unquote(parsed.path.lstrip("/")),
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),
@@ -151,7 +152,7 @@ else:
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
         }
     }
-IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+IS_POSTGRES = DATABASES["default"]["ENGINE"] in ("django.db.backends.postgresql", "core.pgbackend")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -49,7 +50,7 @@ def search(user: User, q: str, *, other_id: uuid.UUID | None = None) -> QuerySet
     qs = Message.objects.filter(Q(sender=user) | Q(recipient=user), deleted_at__isnull=True).select_related("attachment")
     if other_id is not None:
         qs = qs.filter(Q(sender_id=other_id) | Q(recipient_id=other_id))
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
         config = getattr(settings, "MESSAGING_SEARCH_CONFIG", "english")

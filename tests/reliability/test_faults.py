@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.core import mail
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.test import Client, override_settings
 
 import core.ratelimit
@@ -240,3 +241,48 @@ def test_a_process_killed_after_commit_loses_nothing_and_the_outbox_delivers_onc
 
     _deliver(_from_payload(_event_classes[row.event_type], row.payload))
     assert notes.count() == before + 1
+
+
+# --- PostgreSQL: a persistent connection whose backend ended while it sat idle ----------------------
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_an_idle_connection_the_server_ended_is_replaced_before_the_next_request(client: Client):
+    """A persistent connection whose backend the server ended between two requests (a restart, a
+    failover, an operator's pg_terminate_backend) is noticed before the next request uses it: that
+    request answers 200, not 500 or 503. While the connection is healthy the check sends no query."""
+
+    def request() -> Any:
+        close_old_connections()  # what a server's handler does as each request starts (the test client does not)
+        return client.get("/health/ready")
+
+    saved = connection.settings_dict["CONN_MAX_AGE"]
+    connection.close()
+    connection.settings_dict["CONN_MAX_AGE"] = None  # persistent, as in production
+    try:
+        assert request().status_code == 200
+        pid = connection.connection.info.backend_pid
+        with psycopg.connect(**_raw_params(), autocommit=True) as watcher:
+
+            def last_query() -> str:
+                return watcher.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()[0]
+
+            with connection.cursor() as cursor:  # the last statement the server saw on it, until the check
+                cursor.execute("SELECT 'before the health check'")
+            assert connection.is_usable()
+            assert last_query() == "SELECT 'before the health check'"  # no SELECT 1 went to the server
+            assert request().status_code == 200
+            assert connection.connection.info.backend_pid == pid  # the same connection served it
+
+            watcher.execute("SELECT pg_terminate_backend(%s)", [pid])
+        socket_fd = connection.connection.pgconn.socket
+        deadline = time.monotonic() + 10
+        while not select.select([socket_fd], [], [], 0.1)[0] and time.monotonic() < deadline:
+            pass  # the server's goodbye reaches the socket
+        res = request()
+        assert res.status_code == 200, res.content
+        assert connection.connection.info.backend_pid != pid
+    finally:
+        connection.close()
+        connection.settings_dict["CONN_MAX_AGE"] = saved
