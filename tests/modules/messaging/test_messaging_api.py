@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from modules.messaging.models import Message, Thread
+from tests.conftest import postgres_only
 
 pytestmark = pytest.mark.django_db
 
@@ -179,6 +180,23 @@ def test_search_finds_only_your_own_messages(pair, make_user, bookings, client_f
     assert len(t.get("/messaging/search", {"q": "quadratic", "user_id": str(other.pk)}).json()["items"]) == 1
     assert s.get("/messaging/search", {"q": "homework"}).json()["items"][0]["sender_id"] == str(tutor.pk)
     assert s.get("/messaging/search", {"q": "nothing-like-this"}).json()["items"] == []
+
+
+@postgres_only
+def test_search_on_postgresql_matches_word_forms_and_web_search_syntax(pair, client_for):
+    """PostgreSQL's full-text search, not a substring match: "equations" finds "equation", "revising"
+    finds "revise", and a leading minus excludes a word."""
+    student, tutor = pair
+    s = client_for(student)
+    send(s, tutor, "Could we revise the quadratic equation tomorrow?")
+    send(s, tutor, "Quadratic homework is done")
+
+    def bodies(q: str) -> list[str]:
+        return sorted(h["body"] for h in s.get("/messaging/search", {"q": q}).json()["items"])
+
+    assert bodies("equations") == ["Could we revise the quadratic equation tomorrow?"]
+    assert bodies("revising") == ["Could we revise the quadratic equation tomorrow?"]
+    assert bodies("quadratic -homework") == ["Could we revise the quadratic equation tomorrow?"]
 
 
 def test_history_pages_over_1000_messages_without_gaps_or_repeats_while_new_ones_arrive(pair, client_for):
