@@ -11,7 +11,7 @@ from ninja.responses import Status
 
 from core.api.errors import error_responses as E
 from core.api.pagination import CursorPage, CursorQuery, Page, PageQuery, keyset_paginate, paginate
-from core.permissions import current_user, get_owned
+from core.permissions import current_user
 from core.ratelimit import limited
 from modules.coach import engines, services
 from modules.coach.grounding import build_grounding, context_max_tokens
@@ -31,7 +31,7 @@ router = Router(tags=["coach"])
 
 
 def _session(request: HttpRequest, session_id: uuid.UUID) -> CoachSession:
-    return get_owned(CoachSession.objects.all(), user=current_user(request), owner_fields=("user",), id=session_id)
+    return services.own_session(user=current_user(request), session_id=session_id)
 
 
 @router.post("/sessions", response={201: SessionOut, **E(401, 422)})
