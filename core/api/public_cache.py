@@ -22,6 +22,7 @@ none. Only 200 answers without cookies are stored.
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import uuid
 from collections.abc import Callable, Sequence
@@ -40,6 +41,14 @@ Namespaces = Callable[[dict[str, str]], Sequence[str]]
 UserNamespaces = Callable[[uuid.UUID, dict[str, str]], Sequence[str]]
 # Headers the inner layers add that a hit must carry too; ids and counters are per request.
 _SKIPPED_HEADERS = {"x-request-id", "x-db-queries", "x-cache", "content-length"}
+
+
+def spread_ttl(ttl: int) -> int:
+    """``ttl`` shortened by up to a quarter at random. Entries stored in one burst (a cold start, a
+    deploy, a bulk bump, a benchmark's warm-up) would otherwise all expire in the same second, and
+    their misses would queue behind each other: the bench's per-user bookings list (30 s TTL, 200
+    users) showed p95 around 200 ms at 64 connections against a p50 of 55 ms."""
+    return max(1, ttl - int(random.random() * ttl / 4))
 
 
 @dataclass(frozen=True)
@@ -174,6 +183,6 @@ class PublicReadCacheMiddleware:
         response = self.get_response(request)
         if response.status_code == 200 and not response.streaming and not response.cookies:
             headers = [(k, v) for k, v in response.items() if k.lower() not in _SKIPPED_HEADERS]
-            cache.set(key, (response.content, headers), ttl)
+            cache.set(key, (response.content, headers), spread_ttl(ttl))
         response["X-Cache"] = "miss"
         return response
