@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import select
 
+import psycopg
 from django.db.backends.postgresql import base
 from psycopg import pq
 
@@ -27,6 +28,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return super().is_usable()
         try:
             readable, _, _ = select.select([pgconn.socket], [], [], 0)
-        except (OSError, ValueError):  # a closed descriptor
+        except (OSError, ValueError, psycopg.Error):  # no descriptor any more
             return False
         return not readable or super().is_usable()
