@@ -107,6 +107,10 @@ TEMPLATES = [
 # --- database ------------------------------------------------------------------------------------
 
 
+# Django's PostgreSQL backend with a health check that sends no SELECT 1 while the connection is idle.
+POSTGRES_ENGINE = "core.pgbackend"
+
+
 def _database_from_url(url: str) -> dict:
     parsed = urlparse(url)
     if parsed.scheme in {"sqlite", "sqlite3"}:
@@ -114,8 +118,7 @@ def _database_from_url(url: str) -> dict:
     if parsed.scheme not in {"postgres", "postgresql", "pgsql"}:
         raise ImproperlyConfigured(f"DATABASE_URL scheme {parsed.scheme!r} is not supported (use postgresql://)")
     config = {
-        # Django's backend with a health check that sends no SELECT 1 while the connection is idle.
-        "ENGINE": "core.pgbackend",
+        "ENGINE": POSTGRES_ENGINE,
         "NAME": unquote(parsed.path.lstrip("/")),
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),
@@ -152,7 +155,7 @@ else:
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"},
         }
     }
-IS_POSTGRES = DATABASES["default"]["ENGINE"] in ("django.db.backends.postgresql", "core.pgbackend")
+IS_POSTGRES = DATABASES["default"]["ENGINE"] == POSTGRES_ENGINE
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"

@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -233,7 +234,7 @@ TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # Where the two cores go: CPU time per process kind, read from /proc around each timed run.
 CPU_KINDS = {
     "gunicorn": "web",
-    "python": "web",
+    "uvicorn": "web",
     "postgres": "postgres",
     "redis-server": "redis",
     "nginx": "nginx",
@@ -257,8 +258,6 @@ def cpu_ticks() -> dict[str, int]:
 
 
 def wrk(file: Path, connections: int, seconds: int, once: bool = False, offset: int = 0, limit: int = 0) -> dict[str, Any]:
-    import resource
-
     before, children = cpu_ticks(), resource.getrusage(resource.RUSAGE_CHILDREN)
     threads = min(2, connections)
     env = {
@@ -429,8 +428,6 @@ def main() -> None:
     ap.add_argument("--client-cpus", default=CPUS["client"])
     args = ap.parse_args()
     CPUS.update(server=args.server_cpus, client=args.client_cpus)
-    import resource
-
     # 10,000 idle sockets through nginx need ~3 descriptors each (client, proxy, daphne); root may
     # raise the hard limit, others get what the hard limit allows.
     try:
