@@ -22,12 +22,14 @@ of one slot give 1 row and losers with 23P01 or 40P01):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import random
+import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import DatabaseError, DataError, InterfaceError, OperationalError, connection, connections, router, transaction
@@ -128,9 +130,8 @@ def insert_row(obj: Model) -> None:
     _insert(obj, "")
 
 
-def _insert(obj: Model, on_conflict: str) -> bool:
+def _insert_sql(obj: Model, conn: Any, on_conflict: str) -> tuple[str, list[Any]]:
     meta = obj._meta
-    conn = connections[router.db_for_write(type(obj))]
     qn = conn.ops.quote_name
     fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(obj, f.attname) is None)]
     values = [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
@@ -138,14 +139,120 @@ def _insert(obj: Model, on_conflict: str) -> bool:
         f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) {on_conflict} RETURNING {qn(meta.pk.column)}"
     )
+    return sql, values
+
+
+def _inserted(obj: Model, pk: Any, conn: Any) -> None:
+    meta = obj._meta
+    if getattr(obj, meta.pk.attname) is None:
+        setattr(obj, meta.pk.attname, meta.pk.to_python(pk))
+    obj._state.adding, obj._state.db = False, conn.alias
+
+
+def _insert(obj: Model, on_conflict: str) -> bool:
+    conn = connections[router.db_for_write(type(obj))]
+    if not on_conflict:
+        pending = _batches.get(conn.alias)
+        if pending is not None:
+            pending.append(obj)
+            return True
+    sql, values = _insert_sql(obj, conn, on_conflict)
     with conn.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
     if row is None:
         return False
-    if getattr(obj, meta.pk.attname) is None:
-        setattr(obj, meta.pk.attname, meta.pk.to_python(row[0]))
-    obj._state.adding, obj._state.db = False, conn.alias
+    _inserted(obj, row[0], conn)
+    return True
+
+
+class _Batches(threading.local):
+    """The rows insert_row() holds back inside batched_inserts(), per database alias, per thread."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[Model]] = {}
+
+    def get(self, alias: str) -> list[Model] | None:
+        return self.rows.get(alias)
+
+
+_batches = _Batches()
+
+
+@contextlib.contextmanager
+def batched_inserts(using: str = "default") -> Iterator[None]:
+    """Hold back the ``insert_row`` calls made inside and write them all in one statement at the end,
+    on PostgreSQL (``WITH a AS (INSERT ...), b AS (INSERT ...) SELECT ...``): one round trip instead
+    of one per row. On this machine a round trip costs ~0.3 ms of CPU between the two processes,
+    more than a short insert itself. The statement is atomic; Django's PostgreSQL foreign keys are
+    deferred, so a row may reference another of the same batch. Elsewhere (SQLite), and when nested,
+    each row is written at once as without it. Rows are written only if the block raises nothing;
+    their primary keys are set when it ends, so code inside must not read back what it inserted."""
+    conn = connections[using]
+    if conn.vendor != "postgresql" or using in _batches.rows:
+        yield
+        return
+    _batches.rows[using] = []
+    try:
+        yield
+    finally:
+        rows = _batches.rows.pop(using)  # on an exception, dropped: nothing is written
+    if not rows:
+        return
+    if len(rows) == 1:
+        sql, params = _insert_sql(rows[0], conn, "")
+    else:
+        parts, params = [], []
+        for i, obj in enumerate(rows):
+            part, values = _insert_sql(obj, conn, "")
+            parts.append(f"i{i} AS ({part})")
+            params += values
+        picks = ", ".join(f"(SELECT * FROM i{i})" for i in range(len(rows)))
+        sql = f"WITH {', '.join(parts)} SELECT {picks}"
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        pks = cursor.fetchone()
+    for obj, pk in zip(rows, pks, strict=True):
+        _inserted(obj, pk, conn)
+
+
+def insert_unless_conflict_with(obj: Model, *dependents: Model) -> bool:
+    """``insert_unless_conflict(obj)`` and, only if it was inserted, ``insert_row`` of each of
+    ``dependents`` (rows referring to it; their primary keys set, or auto fields): True when inserted.
+
+    On PostgreSQL one statement, ``WITH p AS (INSERT ... ON CONFLICT DO NOTHING RETURNING pk),
+    d0 AS (INSERT ... SELECT ... FROM p) ...``, atomic without a transaction of its own (a
+    notification and its e-mail delivery: one round trip, not BEGIN, two INSERTs and COMMIT).
+    Elsewhere the inserts run in turn inside one transaction."""
+    conn = connections[router.db_for_write(type(obj))]
+    if conn.vendor != "postgresql":
+        with transaction.atomic(using=conn.alias, savepoint=False):
+            if not _insert(obj, "ON CONFLICT DO NOTHING"):
+                return False
+            for row in dependents:
+                _insert(row, "")
+        return True
+    qn = conn.ops.quote_name
+    sql, params = _insert_sql(obj, conn, "ON CONFLICT DO NOTHING")
+    parts = [f"p AS ({sql})"]
+    for i, row in enumerate(dependents):
+        meta = row._meta
+        fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(row, f.attname) is None)]
+        # Typed placeholders: in a SELECT list an untyped parameter would be taken as text.
+        picks = ", ".join(f"CAST(%s AS {f.db_type(conn)})" for f in fields)
+        parts.append(
+            f"d{i} AS (INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+            f"SELECT {picks} FROM p RETURNING {qn(meta.pk.column)})"
+        )
+        params += [f.get_db_prep_save(f.pre_save(row, True), conn) for f in fields]
+    picks = ", ".join(["(SELECT * FROM p)", *(f"(SELECT * FROM d{i})" for i in range(len(dependents)))])
+    with conn.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT {picks}", params)
+        pks = cursor.fetchone()
+    if pks[0] is None:
+        return False
+    for row, pk in zip((obj, *dependents), pks, strict=True):
+        _inserted(row, pk, conn)
     return True
 
 

@@ -25,7 +25,16 @@ from django.utils import timezone
 
 from core.api.auth import remember_users
 from core.cache import bump_now_and_on_commit
-from core.db import db_uuid, from_db_row, from_db_rows, from_db_value, insert_row, select_columns, update_row
+from core.db import (
+    batched_inserts,
+    db_uuid,
+    from_db_row,
+    from_db_rows,
+    from_db_value,
+    insert_row,
+    select_columns,
+    update_row,
+)
 from core.errors import BadRequest, Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.events import publish
 from core.models import Role, User
@@ -414,9 +423,16 @@ def load_availability(profile: TutorProfile, start: dt.datetime, end: dt.datetim
 
 
 def check_bookable_time(
-    *, profile: TutorProfile, student: User, starts_at: dt.datetime, duration: int, exclude_booking: uuid.UUID | None = None
+    *,
+    profile: TutorProfile,
+    student: User,
+    starts_at: dt.datetime,
+    duration: int,
+    exclude_booking: uuid.UUID | None = None,
+    check_clashes: bool = True,
 ) -> tuple[dt.datetime, dt.datetime]:
-    """Raise 400/409 with a reason a client can show; returns (ends_at, blocked_until)."""
+    """Raise 400/409 with a reason a client can show; returns (ends_at, blocked_until). Without
+    ``check_clashes`` other bookings are not looked at: the caller's write meets the constraints."""
     now = timezone.now()
     if duration not in (profile.session_lengths or ALLOWED_LENGTHS):
         raise BadRequest(
@@ -434,6 +450,8 @@ def check_bookable_time(
     if not within_availability(window, starts_at, ends_at):
         raise Conflict("The tutor is not available at that time", code="outside_availability")
     blocked_until = ends_at + dt.timedelta(minutes=profile.buffer_minutes)
+    if not check_clashes:
+        return ends_at, blocked_until
     clashes = _clashes(profile.id, student.id, starts_at, ends_at, blocked_until, exclude_booking)
     if any(tutor_clash for (tutor_clash,) in clashes):
         raise Conflict("That time has just been taken; choose another", code="slot_taken")
@@ -630,11 +648,67 @@ def _insert_booking(
     notes: str,
     package_purchase_id: uuid.UUID | None,
 ) -> Booking:
-    ends_at, blocked_until = check_bookable_time(profile=profile, student=student, starts_at=starts_at, duration=duration_minutes)
+    # On PostgreSQL the exclusion constraints decide (their refusal answers the same 409s, see
+    # _constraint_conflicts), so the overlap pre-check, a statement and its round trip, is skipped.
+    ends_at, blocked_until = check_bookable_time(
+        profile=profile,
+        student=student,
+        starts_at=starts_at,
+        duration=duration_minutes,
+        check_clashes=connection.vendor != "postgresql",
+    )
     purchase = None
     if package_purchase_id is not None:
         purchase = _reserve_credit(student=student, profile=profile, purchase_id=package_purchase_id, duration=duration_minutes)
-    booking = Booking.objects.create(
+    with _constraint_conflicts(), batched_inserts():  # the booking, its history row and the outbox row: one statement
+        return _write_booking(
+            student=student,
+            profile=profile,
+            subject_id=subject_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            blocked_until=blocked_until,
+            duration_minutes=duration_minutes,
+            mode=mode,
+            notes=notes,
+            purchase=purchase,
+        )
+
+
+# The PostgreSQL exclusion constraints on bookings, and what their refusal tells the student.
+_OVERLAP_CONFLICTS = {
+    "mkt_booking_tutor_no_overlap": ("That time has just been taken; choose another", "slot_taken"),
+    "mkt_booking_student_no_overlap": ("You already have a booking at that time", "student_busy"),
+}
+
+
+@contextmanager
+def _constraint_conflicts() -> Iterator[None]:
+    """An exclusion violation (23P01) on a new booking as the 409 the pre-check would have given."""
+    try:
+        yield
+    except IntegrityError as exc:
+        diag = getattr(exc.__cause__, "diag", None)
+        found = _OVERLAP_CONFLICTS.get(getattr(diag, "constraint_name", None) or "")
+        if found is None:
+            raise
+        raise Conflict(found[0], code=found[1]) from exc
+
+
+def _write_booking(
+    *,
+    student: User,
+    profile: TutorProfile,
+    subject_id: uuid.UUID,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    blocked_until: dt.datetime,
+    duration_minutes: int,
+    mode: str,
+    notes: str,
+    purchase: PackagePurchase | None,
+) -> Booking:
+    booking = Booking(
         tutor=profile,
         tutor_user=profile.user,
         student=student,
@@ -649,6 +723,8 @@ def _insert_booking(
         currency=profile.currency,
         package_purchase=purchase,
     )
+    insert_row(booking)  # no post_save: the bookings lists' bump is made here
+    invalidate_bookings_of(student.id, profile.user_id)
     booking.recorded_events = [
         _record(booking, actor=student, action="requested", from_status="", details={"starts_at": starts_at.isoformat()})
     ]

@@ -14,10 +14,10 @@ from django.utils import timezone
 from django.utils.html import escape, linebreaks
 
 from core.cache import bump_now_and_on_commit
-from core.db import insert_row, insert_unless_conflict
+from core.db import insert_unless_conflict_with
 from core.errors import NotFound, ValidationFailed
 from core.models import User
-from core.notify import CATEGORIES, Rendered, render
+from core.notify import CATEGORIES, render
 from core.realtime.push import push_to_user_on_commit
 from core.registry import ports
 from modules.notifications.models import Channel, Delivery, DeliveryStatus, Notification, Preference, QuietHours
@@ -191,35 +191,10 @@ def notify_user(
         in_app=prefs["in_app"],
         key=key[:200] if key else None,
     )
-    # The notification and its delivery rows commit together: the key makes a redelivered event a
-    # no-op, so a notification committed without its e-mail row (a crash, a failed insert) would
-    # never get one. savepoint=False: inside a caller's transaction, that transaction decides.
-    with transaction.atomic(savepoint=False):
-        if not insert_unless_conflict(n):  # the same key again (a redelivered event, a concurrent twin): once only
-            return None
-        _write_deliveries(
-            n, user, category, rendered, want_email=want_email, want_push=want_push, window=window, attachments=attachments
-        )
-    return n
-
-
-def _write_deliveries(
-    n: Notification,
-    user: User,
-    category: str,
-    rendered: Rendered,
-    *,
-    want_email: bool,
-    want_push: bool,
-    window: QuietHours | None,
-    attachments: list[tuple[str, bytes, str]] | None,
-) -> None:
-    if n.in_app:
-        bump_now_and_on_commit(centre_namespace(user.pk))
-        push_to_user_on_commit(user.pk, "notification", notification_payload(n))
     ends = quiet_until(user, window=window) if (want_email or want_push) and window is not None else None
+    email = push = None
     if want_email:
-        d = Delivery(
+        email = Delivery(
             notification=n,
             channel=Channel.EMAIL,
             status=DeliveryStatus.DEFERRED if ends else DeliveryStatus.PENDING,
@@ -228,16 +203,22 @@ def _write_deliveries(
             text=rendered.text,
             html=rendered.html or _html_fallback(rendered.text),
         )
-        insert_row(d)
-        if not ends:
-            _enqueue("modules.notifications.tasks.deliver_email", d.pk, attachments=attachments or [], group=f"email:{category}")
     if want_push:
         status = DeliveryStatus.SUPPRESSED if ends else DeliveryStatus.PENDING
-        d = Delivery.objects.create(
-            notification=n, channel=Channel.PUSH, status=status, subject=rendered.subject, text=rendered.text
-        )
-        if not ends:
-            _enqueue("modules.notifications.tasks.deliver_push", d.pk, group="push")
+        push = Delivery(notification=n, channel=Channel.PUSH, status=status, subject=rendered.subject, text=rendered.text)
+    # The notification and its delivery rows are written together (one statement on PostgreSQL): the
+    # key makes a redelivered event a no-op, so a notification committed without its e-mail row would
+    # never get one. Nothing is written for a key already used (a redelivery, a concurrent twin).
+    if not insert_unless_conflict_with(n, *(d for d in (email, push) if d is not None)):
+        return None
+    if n.in_app:
+        bump_now_and_on_commit(centre_namespace(user.pk))
+        push_to_user_on_commit(user.pk, "notification", notification_payload(n))
+    if email is not None and not ends:
+        _enqueue("modules.notifications.tasks.deliver_email", email.pk, attachments=attachments or [], group=f"email:{category}")
+    if push is not None and not ends:
+        _enqueue("modules.notifications.tasks.deliver_push", push.pk, group="push")
+    return n
 
 
 def _enqueue(func: str, delivery_id: int, *, group: str, **kwargs: Any) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from core.db import db_uuid, from_db_row, insert_row, insert_unless_conflict
+from core.db import batched_inserts, db_uuid, from_db_row, insert_row, insert_unless_conflict
 from core.models import AuditLog, EffectKey, User
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +69,34 @@ def test_from_db_row_converts_a_hand_read_row_as_the_orm_does(make_user):
         True,
         User.objects.get(pk=actor.pk).created_at,
     )
+
+
+def test_batched_inserts_write_every_row_in_one_statement_on_postgresql(make_user, django_assert_num_queries):
+    actor = make_user("admin")
+    rows = [AuditLog(actor=actor, action=f"thing.{i}", details={"i": i}) for i in range(3)]
+    key = EffectKey(key="mail:batched")
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 4), batched_inserts():
+        for row in rows:
+            insert_row(row)
+        insert_row(key)
+    assert len({row.pk for row in rows}) == 3 and all(not row._state.adding for row in rows)  # auto keys set
+    stored = {a.pk: (a.action, a.details) for a in AuditLog.objects.all()}
+    assert stored == {row.pk: (f"thing.{i}", {"i": i}) for i, row in enumerate(rows)}
+    assert EffectKey.objects.filter(key="mail:batched").exists()
+
+
+def test_batched_inserts_write_nothing_when_the_block_fails(make_user):
+    actor = make_user("admin")
+    with pytest.raises(ValueError), transaction.atomic(), batched_inserts():
+        insert_row(AuditLog(actor=actor, action="never"))
+        raise ValueError("the caller gave up")
+    assert not AuditLog.objects.filter(action="never").exists()
+
+
+def test_a_refused_batch_writes_none_of_its_rows(make_user):
+    """One statement: a row refused (here a duplicate key) takes the others with it."""
+    insert_row(EffectKey(key="mail:taken"))
+    with pytest.raises(IntegrityError), transaction.atomic(), batched_inserts():
+        insert_row(AuditLog(action="with.the.duplicate"))
+        insert_row(EffectKey(key="mail:taken"))
+    assert not AuditLog.objects.filter(action="with.the.duplicate").exists()

@@ -76,6 +76,25 @@ def test_the_same_key_notifies_once(student, client_for):
 
 
 @pytest.mark.django_db
+def test_a_notification_and_its_email_are_written_together_once_per_key(student, django_assert_num_queries):
+    """The preferences read, then the notification with its e-mail delivery: one statement on
+    PostgreSQL (no transaction round trips), in one transaction elsewhere. The key again writes
+    neither row, so a redelivered event never mails twice."""
+    from modules.notifications.models import Delivery
+
+    with CaptureQueriesContext(connection) as ctx:
+        first = notify_user(student, "payments", "notifications.payment_received", {"amount": "1.00 USD"}, key="once")
+    assert first is not None
+    if connection.vendor == "postgresql":
+        assert [q["sql"].split()[0] for q in ctx.captured_queries] == ["SELECT", "WITH"]
+    delivery = Delivery.objects.get(notification=first)
+    assert (delivery.channel, delivery.status, delivery.subject) == ("email", "pending", first.title)
+    again = notify_user(student, "payments", "notifications.payment_received", {"amount": "2.00 USD"}, key="once")
+    assert again is None
+    assert Notification.objects.filter(user=student).count() == 1 and Delivery.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_cursor_paging_has_no_gaps_or_repeats_while_new_ones_arrive(student, client_for):
     make(student, 45)
     original = set(Notification.objects.values_list("pk", flat=True))
