@@ -821,7 +821,7 @@ def _require_party(booking: Booking, actor: User, *who: str) -> None:
 
 
 def do_confirm_booking(*, booking_id: uuid.UUID, actor: User) -> Booking:
-    with conflicts_as_409("A concurrent change won; reload and retry", "conflict"), transaction.atomic():
+    with conflicts_as_409("A concurrent change won; reload and retry", "conflict"), transaction.atomic(), batched_inserts():
         booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "tutor")
         _require_state(booking, BookingStatus.PENDING)
@@ -873,7 +873,7 @@ def _clear_proposal(booking: Booking) -> None:
 
 
 def do_decline_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") -> Booking:
-    with transaction.atomic():
+    with transaction.atomic(), batched_inserts():
         booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "tutor")
         _require_state(booking, BookingStatus.PENDING)
@@ -897,7 +897,7 @@ def do_decline_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") 
 
 
 def do_cancel_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") -> Booking:
-    with transaction.atomic():
+    with transaction.atomic(), batched_inserts():
         booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "student", "tutor", "admin")
         _require_state(booking, BookingStatus.PENDING, BookingStatus.CONFIRMED)
@@ -955,7 +955,7 @@ def do_cancel_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") -
 
 def do_complete_booking(*, booking_id: uuid.UUID, actor: User | None) -> Booking:
     """The tutor (or the scheduled task, actor None) marks a confirmed session completed after its end."""
-    with transaction.atomic():
+    with transaction.atomic(), batched_inserts():
         booking = _lock_booking(booking_id, actor)
         if actor is not None:
             _require_party(booking, actor, "tutor", "admin")
@@ -983,7 +983,7 @@ def do_complete_booking(*, booking_id: uuid.UUID, actor: User | None) -> Booking
 
 
 def do_mark_no_show(*, booking_id: uuid.UUID, actor: User, who: str) -> Booking:
-    with transaction.atomic():
+    with transaction.atomic(), batched_inserts():
         booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "tutor" if who == "student" else "admin")
         _require_state(booking, BookingStatus.CONFIRMED)
@@ -1017,7 +1017,7 @@ def do_mark_no_show(*, booking_id: uuid.UUID, actor: User, who: str) -> Booking:
 
 def do_propose_reschedule(*, booking_id: uuid.UUID, actor: User, starts_at: dt.datetime, reason: str = "") -> Booking:
     starts_at = aware(starts_at)
-    with transaction.atomic():
+    with transaction.atomic(), batched_inserts():
         booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "student", "tutor")
         _require_state(booking, BookingStatus.PENDING, BookingStatus.CONFIRMED)
@@ -1062,7 +1062,7 @@ def do_propose_reschedule(*, booking_id: uuid.UUID, actor: User, starts_at: dt.d
 
 
 def do_answer_reschedule(*, booking_id: uuid.UUID, actor: User, accept: bool) -> Booking:
-    with conflicts_as_409("That time has just been taken; choose another", "slot_taken"), transaction.atomic():
+    with conflicts_as_409("That time has just been taken; choose another", "slot_taken"), transaction.atomic(), batched_inserts():
         booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "student", "tutor")
         _require_state(booking, BookingStatus.PENDING, BookingStatus.CONFIRMED)
@@ -1136,7 +1136,7 @@ def expire_pending_bookings(*, now: dt.datetime | None = None) -> int:
     )
     done = 0
     for booking_id in ids:
-        with transaction.atomic():
+        with transaction.atomic(), batched_inserts():
             booking = Booking.objects.select_for_update().filter(pk=booking_id, status=BookingStatus.PENDING).first()
             if booking is None:  # confirmed or expired meanwhile: idempotent
                 continue
