@@ -26,7 +26,7 @@ from django.utils import timezone
 from core.api.auth import remember_users
 from core.cache import bump_now_and_on_commit
 from core.db import (
-    batched_inserts,
+    batched_writes,
     db_uuid,
     from_db_row,
     from_db_rows,
@@ -660,7 +660,7 @@ def _insert_booking(
     purchase = None
     if package_purchase_id is not None:
         purchase = _reserve_credit(student=student, profile=profile, purchase_id=package_purchase_id, duration=duration_minutes)
-    with _constraint_conflicts(), batched_inserts():  # the booking, its history row and the outbox row: one statement
+    with _constraint_conflicts(), batched_writes():  # the booking, its history row and the outbox row: one statement
         return _write_booking(
             student=student,
             profile=profile,
@@ -821,7 +821,7 @@ def _require_party(booking: Booking, actor: User, *who: str) -> None:
 
 
 def do_confirm_booking(*, booking_id: uuid.UUID, actor: User) -> Booking:
-    with conflicts_as_409("A concurrent change won; reload and retry", "conflict"), transaction.atomic(), batched_inserts():
+    with conflicts_as_409("A concurrent change won; reload and retry", "conflict"), transaction.atomic(), batched_writes():
         booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "tutor")
         _require_state(booking, BookingStatus.PENDING)
@@ -873,7 +873,7 @@ def _clear_proposal(booking: Booking) -> None:
 
 
 def do_decline_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") -> Booking:
-    with transaction.atomic(), batched_inserts():
+    with transaction.atomic(), batched_writes():
         booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "tutor")
         _require_state(booking, BookingStatus.PENDING)
@@ -897,7 +897,7 @@ def do_decline_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") 
 
 
 def do_cancel_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") -> Booking:
-    with transaction.atomic(), batched_inserts():
+    with transaction.atomic(), batched_writes():
         booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "student", "tutor", "admin")
         _require_state(booking, BookingStatus.PENDING, BookingStatus.CONFIRMED)
@@ -955,7 +955,7 @@ def do_cancel_booking(*, booking_id: uuid.UUID, actor: User, reason: str = "") -
 
 def do_complete_booking(*, booking_id: uuid.UUID, actor: User | None) -> Booking:
     """The tutor (or the scheduled task, actor None) marks a confirmed session completed after its end."""
-    with transaction.atomic(), batched_inserts():
+    with transaction.atomic(), batched_writes():
         booking = _lock_booking(booking_id, actor)
         if actor is not None:
             _require_party(booking, actor, "tutor", "admin")
@@ -983,7 +983,7 @@ def do_complete_booking(*, booking_id: uuid.UUID, actor: User | None) -> Booking
 
 
 def do_mark_no_show(*, booking_id: uuid.UUID, actor: User, who: str) -> Booking:
-    with transaction.atomic(), batched_inserts():
+    with transaction.atomic(), batched_writes():
         booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "tutor" if who == "student" else "admin")
         _require_state(booking, BookingStatus.CONFIRMED)
@@ -1017,7 +1017,7 @@ def do_mark_no_show(*, booking_id: uuid.UUID, actor: User, who: str) -> Booking:
 
 def do_propose_reschedule(*, booking_id: uuid.UUID, actor: User, starts_at: dt.datetime, reason: str = "") -> Booking:
     starts_at = aware(starts_at)
-    with transaction.atomic(), batched_inserts():
+    with transaction.atomic(), batched_writes():
         booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "student", "tutor")
         _require_state(booking, BookingStatus.PENDING, BookingStatus.CONFIRMED)
@@ -1062,7 +1062,7 @@ def do_propose_reschedule(*, booking_id: uuid.UUID, actor: User, starts_at: dt.d
 
 
 def do_answer_reschedule(*, booking_id: uuid.UUID, actor: User, accept: bool) -> Booking:
-    with conflicts_as_409("That time has just been taken; choose another", "slot_taken"), transaction.atomic(), batched_inserts():
+    with conflicts_as_409("That time has just been taken; choose another", "slot_taken"), transaction.atomic(), batched_writes():
         booking = _lock_booking(booking_id, actor)
         _require_party(booking, actor, "student", "tutor")
         _require_state(booking, BookingStatus.PENDING, BookingStatus.CONFIRMED)
@@ -1136,7 +1136,7 @@ def expire_pending_bookings(*, now: dt.datetime | None = None) -> int:
     )
     done = 0
     for booking_id in ids:
-        with transaction.atomic(), batched_inserts():
+        with transaction.atomic(), batched_writes():
             booking = Booking.objects.select_for_update().filter(pk=booking_id, status=BookingStatus.PENDING).first()
             if booking is None:  # confirmed or expired meanwhile: idempotent
                 continue

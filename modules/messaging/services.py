@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.cache import bump_now_and_on_commit
-from core.db import db_uuid, from_db_row, insert_row, update_row
+from core.db import batched_writes, db_uuid, from_db_row, insert_row, update_row
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from core.events import publish
 from core.files import CheckedUpload, store_file
@@ -244,7 +244,10 @@ def do_send_message(
         thread, _ = get_or_create_thread(sender, recipient)
     now = timezone.now()
     msg = Message(thread=thread, sender=sender, recipient=recipient, body=body, booking_id=booking_id, created_at=now)
-    insert_row(msg)  # nothing listens to a Message's save
+    thread.last_message_at = now
+    with batched_writes():  # one statement: the message and its thread's last activity (nothing listens to their saves)
+        insert_row(msg)
+        update_row(thread, ["last_message_at"])
     if upload is None:
         Message.attachment.related.set_cached_value(msg, None)  # known to have none: the answer reads no row
     else:
@@ -256,8 +259,6 @@ def do_send_message(
         msg.attachment = Attachment.objects.create(
             message=msg, file=name, original_name=upload.original_name, mime=mime, size=size
         )
-    thread.last_message_at = now
-    update_row(thread, ["last_message_at"])  # nothing listens to a Thread's save
     _push_both(msg, "new_message", message_payload(msg))
     publish(
         MessageSent(

@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from core.db import batched_inserts, db_uuid, from_db_row, insert_row, insert_unless_conflict
+from core.db import batched_writes, db_uuid, from_db_row, insert_row, insert_unless_conflict, update_row
 from core.models import AuditLog, EffectKey, User
 
 pytestmark = pytest.mark.django_db
@@ -71,11 +71,11 @@ def test_from_db_row_converts_a_hand_read_row_as_the_orm_does(make_user):
     )
 
 
-def test_batched_inserts_write_every_row_in_one_statement_on_postgresql(make_user, django_assert_num_queries):
+def test_batched_writes_write_every_row_in_one_statement_on_postgresql(make_user, django_assert_num_queries):
     actor = make_user("admin")
     rows = [AuditLog(actor=actor, action=f"thing.{i}", details={"i": i}) for i in range(3)]
     key = EffectKey(key="mail:batched")
-    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 4), batched_inserts():
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 4), batched_writes():
         for row in rows:
             insert_row(row)
         insert_row(key)
@@ -85,9 +85,9 @@ def test_batched_inserts_write_every_row_in_one_statement_on_postgresql(make_use
     assert EffectKey.objects.filter(key="mail:batched").exists()
 
 
-def test_batched_inserts_write_nothing_when_the_block_fails(make_user):
+def test_batched_writes_write_nothing_when_the_block_fails(make_user):
     actor = make_user("admin")
-    with pytest.raises(ValueError), transaction.atomic(), batched_inserts():
+    with pytest.raises(ValueError), transaction.atomic(), batched_writes():
         insert_row(AuditLog(actor=actor, action="never"))
         raise ValueError("the caller gave up")
     assert not AuditLog.objects.filter(action="never").exists()
@@ -96,7 +96,24 @@ def test_batched_inserts_write_nothing_when_the_block_fails(make_user):
 def test_a_refused_batch_writes_none_of_its_rows(make_user):
     """One statement: a row refused (here a duplicate key) takes the others with it."""
     insert_row(EffectKey(key="mail:taken"))
-    with pytest.raises(IntegrityError), transaction.atomic(), batched_inserts():
+    with pytest.raises(IntegrityError), transaction.atomic(), batched_writes():
         insert_row(AuditLog(action="with.the.duplicate"))
         insert_row(EffectKey(key="mail:taken"))
     assert not AuditLog.objects.filter(action="with.the.duplicate").exists()
+
+
+def test_an_update_rides_in_the_same_statement(make_user, django_assert_num_queries):
+    user = make_user("student")
+    user.first_name = "Renamed"
+    postgres = connection.vendor == "postgresql"
+    with django_assert_num_queries(1 if postgres else 2), batched_writes():
+        changed = update_row(user, ["first_name"])
+        insert_row(EffectKey(key="mail:after-update"))
+    assert changed == (None if postgres else 1)  # inside a batch the count is not known yet
+    assert User.objects.get(pk=user.pk).first_name == "Renamed"
+    assert EffectKey.objects.filter(key="mail:after-update").exists()
+    gone = User.objects.get(pk=user.pk)
+    User.objects.filter(pk=user.pk).delete()
+    with batched_writes():  # an UPDATE alone that matches no row is not an error
+        update_row(gone, ["first_name"])
+    assert not User.objects.filter(pk=gone.pk).exists()
