@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from core.db import db_uuid, from_db_row, insert_row, select_columns, update_row
+from core.db import batched_writes, db_uuid, from_db_row, insert_row, select_columns, update_row
 from core.errors import Conflict, NotFound, ServiceUnavailable, Throttled, ValidationFailed
 from core.models import User
 from core.realtime.push import push_to_user_queued
@@ -259,9 +259,11 @@ def _answer(*, user: User, session: CoachSession, question: CoachMessage) -> Coa
         engine=engine.name,
         context_sections=grounding.sections,
     )
-    insert_row(reply)
-    # One UPDATE for the question and the reply (a sort key: no transaction needed around the two).
-    _touch(session, reply.created_at)
+    # The reply and one UPDATE of the session's activity for the question and the reply, in one
+    # statement (batched_writes; a sort key, so no transaction is needed around the two).
+    with batched_writes():
+        insert_row(reply)
+        _touch(session, reply.created_at)
     push_to_user_queued(
         user.pk,
         "coach_done",

@@ -661,9 +661,10 @@ def _insert_booking(
     if package_purchase_id is not None:
         purchase = _reserve_credit(student=student, profile=profile, purchase_id=package_purchase_id, duration=duration_minutes)
     with _constraint_conflicts(), batched_writes():  # the booking, its history row and the outbox row: one statement
-        return _write_booking(
+        booking = Booking(
+            tutor=profile,
+            tutor_user=profile.user,
             student=student,
-            profile=profile,
             subject_id=subject_id,
             starts_at=starts_at,
             ends_at=ends_at,
@@ -671,8 +672,31 @@ def _insert_booking(
             duration_minutes=duration_minutes,
             mode=mode,
             notes=notes,
-            purchase=purchase,
+            price_minor=price_for(profile, duration_minutes),
+            currency=profile.currency,
+            package_purchase=purchase,
         )
+        insert_row(booking)  # no post_save: the bookings lists' bump is made here
+        invalidate_bookings_of(student.id, profile.user_id)
+        booking.recorded_events = [
+            _record(booking, actor=student, action="requested", from_status="", details={"starts_at": starts_at.isoformat()})
+        ]
+        publish(
+            ev.BookingRequested(
+                booking_id=booking.id,
+                student_id=student.id,
+                tutor_id=profile.id,
+                tutor_user_id=profile.user_id,
+                subject_id=subject_id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                amount_minor=booking.price_minor,
+                currency=booking.currency,
+                package_purchase_id=purchase.id if purchase else None,
+            ),
+            durable=True,
+        )
+    return booking
 
 
 # The PostgreSQL exclusion constraints on bookings, and what their refusal tells the student.
@@ -693,57 +717,6 @@ def _constraint_conflicts() -> Iterator[None]:
         if found is None:
             raise
         raise Conflict(found[0], code=found[1]) from exc
-
-
-def _write_booking(
-    *,
-    student: User,
-    profile: TutorProfile,
-    subject_id: uuid.UUID,
-    starts_at: dt.datetime,
-    ends_at: dt.datetime,
-    blocked_until: dt.datetime,
-    duration_minutes: int,
-    mode: str,
-    notes: str,
-    purchase: PackagePurchase | None,
-) -> Booking:
-    booking = Booking(
-        tutor=profile,
-        tutor_user=profile.user,
-        student=student,
-        subject_id=subject_id,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        blocked_until=blocked_until,
-        duration_minutes=duration_minutes,
-        mode=mode,
-        notes=notes,
-        price_minor=price_for(profile, duration_minutes),
-        currency=profile.currency,
-        package_purchase=purchase,
-    )
-    insert_row(booking)  # no post_save: the bookings lists' bump is made here
-    invalidate_bookings_of(student.id, profile.user_id)
-    booking.recorded_events = [
-        _record(booking, actor=student, action="requested", from_status="", details={"starts_at": starts_at.isoformat()})
-    ]
-    publish(
-        ev.BookingRequested(
-            booking_id=booking.id,
-            student_id=student.id,
-            tutor_id=profile.id,
-            tutor_user_id=profile.user_id,
-            subject_id=subject_id,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            amount_minor=booking.price_minor,
-            currency=booking.currency,
-            package_purchase_id=purchase.id if purchase else None,
-        ),
-        durable=True,
-    )
-    return booking
 
 
 def _reserve_credit(*, student: User, profile: TutorProfile, purchase_id: uuid.UUID, duration: int) -> PackagePurchase:
