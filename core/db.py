@@ -130,16 +130,29 @@ def insert_row(obj: Model) -> None:
     _insert(obj, "")
 
 
+def _insert_columns(obj: Model, conn: Any) -> tuple[list[Field[Any, Any]], list[Any]]:
+    """The fields an INSERT of ``obj`` names (an unset auto key is left to the database) and their
+    values as save() would send them (defaults and auto_now_add applied)."""
+    fields = [f for f in obj._meta.concrete_fields if not (f.primary_key and getattr(obj, f.attname) is None)]
+    return fields, [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
+
+
 def _insert_sql(obj: Model, conn: Any, on_conflict: str) -> tuple[str, list[Any]]:
     meta = obj._meta
     qn = conn.ops.quote_name
-    fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(obj, f.attname) is None)]
-    values = [f.get_db_prep_save(f.pre_save(obj, True), conn) for f in fields]
+    fields, values = _insert_columns(obj, conn)
     sql = (
         f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) {on_conflict} RETURNING {qn(meta.pk.column)}"
     )
     return sql, values
+
+
+def _with_select(parts: Sequence[tuple[str, str]]) -> str:
+    """``WITH a AS (...), b AS (...) SELECT (SELECT * FROM a), (SELECT * FROM b)``: data-modifying
+    statements run once each, and the one row answered holds what each RETURNING gave (NULL: none)."""
+    named = ", ".join(f"{name} AS ({sql})" for name, sql in parts)
+    return f"WITH {named} SELECT {', '.join(f'(SELECT * FROM {name})' for name, _ in parts)}"
 
 
 def _inserted(obj: Model, pk: Any, conn: Any) -> None:
@@ -207,18 +220,10 @@ def batched_writes(using: str = "default") -> Iterator[None]:
         writes = _batches.rows.pop(using)  # on an exception, dropped: nothing is written
     if not writes:
         return
-    if len(writes) == 1:
-        sql, params = writes[0][0], writes[0][1]
-    else:
-        parts, params = [], []
-        for i, (part, values, _) in enumerate(writes):
-            parts.append(f"w{i} AS ({part})")
-            params += values
-        picks = ", ".join(f"(SELECT * FROM w{i})" for i in range(len(writes)))
-        sql = f"WITH {', '.join(parts)} SELECT {picks}"
+    params = [value for _, values, _ in writes for value in values]
     with conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        returned = cursor.fetchone() or (None,)  # one UPDATE alone that matched no row
+        cursor.execute(_with_select([(f"w{i}", sql) for i, (sql, _, _) in enumerate(writes)]), params)
+        returned = cursor.fetchone()
     for (_, _, obj), pk in zip(writes, returned, strict=True):
         if obj is not None:
             _inserted(obj, pk, conn)
@@ -235,27 +240,29 @@ def insert_unless_conflict_with(obj: Model, *dependents: Model) -> bool:
     conn = connections[router.db_for_write(type(obj))]
     if conn.vendor != "postgresql":
         with transaction.atomic(using=conn.alias, savepoint=False):
-            if not _insert(obj, "ON CONFLICT DO NOTHING"):
+            if not insert_unless_conflict(obj):
                 return False
             for row in dependents:
-                _insert(row, "")
+                insert_row(row)
         return True
     qn = conn.ops.quote_name
     sql, params = _insert_sql(obj, conn, "ON CONFLICT DO NOTHING")
-    parts = [f"p AS ({sql})"]
+    parts = [("p", sql)]
     for i, row in enumerate(dependents):
         meta = row._meta
-        fields = [f for f in meta.concrete_fields if not (f.primary_key and getattr(row, f.attname) is None)]
+        fields, values = _insert_columns(row, conn)
         # Typed placeholders: in a SELECT list an untyped parameter would be taken as text.
         picks = ", ".join(f"CAST(%s AS {f.db_type(conn)})" for f in fields)
         parts.append(
-            f"d{i} AS (INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-            f"SELECT {picks} FROM p RETURNING {qn(meta.pk.column)})"
+            (
+                f"d{i}",
+                f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+                f"SELECT {picks} FROM p RETURNING {qn(meta.pk.column)}",
+            )
         )
-        params += [f.get_db_prep_save(f.pre_save(row, True), conn) for f in fields]
-    picks = ", ".join(["(SELECT * FROM p)", *(f"(SELECT * FROM d{i})" for i in range(len(dependents)))])
+        params += values
     with conn.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} SELECT {picks}", params)
+        cursor.execute(_with_select(parts), params)
         pks = cursor.fetchone()
     if pks[0] is None:
         return False

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -109,16 +109,28 @@ class TransientConflict(Exception):
 RETRYABLE_SQLSTATES = {"40P01", "40001"}
 
 
+# The PostgreSQL exclusion constraints on bookings, and what their refusal tells the student.
+_OVERLAP_CONFLICTS = {
+    "mkt_booking_tutor_no_overlap": ("That time has just been taken; choose another", "slot_taken"),
+    "mkt_booking_student_no_overlap": ("You already have a booking at that time", "student_busy"),
+}
+
+
 @contextmanager
-def conflicts_as_409(message: str, code: str, *, retryable: bool = False) -> Iterator[None]:
+def conflicts_as_409(
+    message: str, code: str, *, retryable: bool = False, constraints: Mapping[str, tuple[str, str]] | None = None
+) -> Iterator[None]:
     """Constraint or lock races the database settled (23505, 23P01, 40P01, 40001) become a 409.
 
     With ``retryable``, a deadlock or serialisation failure raises TransientConflict instead, so a
-    caller whose whole transaction rolled back can try once more before answering 409.
+    caller whose whole transaction rolled back can try once more before answering 409. A refusal by
+    a constraint named in ``constraints`` answers that constraint's (message, code) instead.
     """
     try:
         yield
     except IntegrityError as exc:
+        name = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+        message, code = (constraints or {}).get(name or "", (message, code))
         raise Conflict(message, code=code) from exc
     except (OperationalError, DatabaseError) as exc:
         state = _sqlstate(exc)
@@ -557,7 +569,12 @@ def do_request_booking(
     for attempt in (1, 2):  # one retry after a deadlock or serialisation failure; never after a real overlap
         try:
             with (
-                conflicts_as_409("That time has just been taken; choose another", "slot_taken", retryable=attempt == 1),
+                conflicts_as_409(
+                    "That time has just been taken; choose another",
+                    "slot_taken",
+                    retryable=attempt == 1,
+                    constraints=_OVERLAP_CONFLICTS,
+                ),
                 transaction.atomic(),
             ):
                 booking = _insert_booking(
@@ -648,8 +665,8 @@ def _insert_booking(
     notes: str,
     package_purchase_id: uuid.UUID | None,
 ) -> Booking:
-    # On PostgreSQL the exclusion constraints decide (their refusal answers the same 409s, see
-    # _constraint_conflicts), so the overlap pre-check, a statement and its round trip, is skipped.
+    # On PostgreSQL the exclusion constraints decide (the caller answers their refusal with the same
+    # 409s, _OVERLAP_CONFLICTS), so the overlap pre-check, a statement and its round trip, is skipped.
     ends_at, blocked_until = check_bookable_time(
         profile=profile,
         student=student,
@@ -660,7 +677,7 @@ def _insert_booking(
     purchase = None
     if package_purchase_id is not None:
         purchase = _reserve_credit(student=student, profile=profile, purchase_id=package_purchase_id, duration=duration_minutes)
-    with _constraint_conflicts(), batched_writes():  # the booking, its history row and the outbox row: one statement
+    with batched_writes():  # the booking, its history row and the outbox row: one statement
         booking = Booking(
             tutor=profile,
             tutor_user=profile.user,
@@ -697,26 +714,6 @@ def _insert_booking(
             durable=True,
         )
     return booking
-
-
-# The PostgreSQL exclusion constraints on bookings, and what their refusal tells the student.
-_OVERLAP_CONFLICTS = {
-    "mkt_booking_tutor_no_overlap": ("That time has just been taken; choose another", "slot_taken"),
-    "mkt_booking_student_no_overlap": ("You already have a booking at that time", "student_busy"),
-}
-
-
-@contextmanager
-def _constraint_conflicts() -> Iterator[None]:
-    """An exclusion violation (23P01) on a new booking as the 409 the pre-check would have given."""
-    try:
-        yield
-    except IntegrityError as exc:
-        diag = getattr(exc.__cause__, "diag", None)
-        found = _OVERLAP_CONFLICTS.get(getattr(diag, "constraint_name", None) or "")
-        if found is None:
-            raise
-        raise Conflict(found[0], code=found[1]) from exc
 
 
 def _reserve_credit(*, student: User, profile: TutorProfile, purchase_id: uuid.UUID, duration: int) -> PackagePurchase:
